@@ -1,0 +1,260 @@
+//! Per-socket dispatch. socketioxide spawns a task per incoming event, so one socket's
+//! events could run out of order; Node servers handle them in arrival order, and
+//! frontends rely on it (`ticket:typing` then `ticket:stop_typing`). plugboard registers
+//! one synchronous fallback handler per socket that appends each event to the socket's
+//! queue; a drain task (started only while the queue is non-empty) runs the jobs one after
+//! another. Different sockets drain in parallel. Connect hooks are the first job and the
+//! disconnect cleanup the last, so a handler never sees an event after its cleanup.
+
+use std::collections::VecDeque;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use futures_util::FutureExt;
+use parking_lot::Mutex;
+use serde_json::{Value, json};
+use socketioxide::adapter::LocalAdapter;
+use socketioxide::extract::{AckSender, SocketRef};
+use tokio::sync::oneshot;
+
+use crate::config::LimitsConfig;
+use crate::core::Core;
+use crate::route::Route;
+use crate::{DisconnectReason, ErrorCode, HandlerError, Identity, Socket};
+
+pub(crate) type SioSocket = socketioxide::socket::Socket<LocalAdapter>;
+type Defer = (fn(Arc<SioSocket>), Arc<SioSocket>);
+
+pub(crate) enum Job {
+    Connect(Socket),
+    Event { route: Arc<Route>, socket: Socket, payload: Value, ack: Option<AckSender<LocalAdapter>> },
+    Disconnect { socket: Socket, reason: DisconnectReason, defer: Defer },
+    Cleanup { socket: Socket, done: oneshot::Sender<()> },
+}
+
+#[derive(Default)]
+struct Queue {
+    jobs: VecDeque<Job>,
+    running: bool,
+}
+
+/// Token bucket for the per-socket event rate limit.
+struct Bucket {
+    tokens: f64,
+    last: Instant,
+}
+
+/// What plugboard keeps per socket. It holds no reference to the socketioxide socket (that
+/// would be a cycle through the socket's handler table).
+pub(crate) struct SocketState {
+    pub(crate) identity: Arc<Identity>,
+    queue: Mutex<Queue>,
+    bucket: Mutex<Bucket>,
+    rate: f64,
+    burst: f64,
+    cleaned: AtomicBool,
+}
+
+impl SocketState {
+    pub(crate) fn new(identity: Arc<Identity>, limits: &LimitsConfig) -> Self {
+        let burst = f64::from(limits.event_burst.max(1));
+        Self {
+            identity,
+            queue: Mutex::new(Queue::default()),
+            bucket: Mutex::new(Bucket { tokens: burst, last: Instant::now() }),
+            rate: f64::from(limits.events_per_second),
+            burst,
+            cleaned: AtomicBool::new(false),
+        }
+    }
+
+    fn take_token(&self) -> bool {
+        if self.rate <= 0.0 {
+            return true;
+        }
+        let mut b = self.bucket.lock();
+        let now = Instant::now();
+        b.tokens = (b.tokens + now.duration_since(b.last).as_secs_f64() * self.rate).min(self.burst);
+        b.last = now;
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Appends a job; starts a drain task when none runs for this socket.
+pub(crate) fn push(core: &Arc<Core>, state: &Arc<SocketState>, job: Job) {
+    let start = {
+        let mut q = state.queue.lock();
+        q.jobs.push_back(job);
+        !std::mem::replace(&mut q.running, true)
+    };
+    if start {
+        tokio::spawn(drain(core.clone(), state.clone()));
+    }
+}
+
+async fn drain(core: Arc<Core>, state: Arc<SocketState>) {
+    loop {
+        let job = {
+            let mut q = state.queue.lock();
+            match q.jobs.pop_front() {
+                Some(job) => job,
+                None => {
+                    q.running = false;
+                    return;
+                }
+            }
+        };
+        run(&core, &state, job).await;
+    }
+}
+
+async fn run(core: &Arc<Core>, state: &Arc<SocketState>, job: Job) {
+    match job {
+        Job::Connect(socket) => connect(core, socket).await,
+        Job::Event { route, socket, payload, ack } => {
+            // Events that arrived before a disconnect but run after it are dropped: the
+            // client is gone, and running them would leave state behind the cleanup.
+            if socket.connected() && !core.is_shutting_down() {
+                execute(core, &route, socket, payload, ack).await;
+            }
+        }
+        Job::Disconnect { socket, reason, defer: (defer, sio) } => {
+            cleanup(core, state, socket, reason).await;
+            defer(sio);
+        }
+        Job::Cleanup { socket, done } => {
+            cleanup(core, state, socket, DisconnectReason::ClosingServer).await;
+            let _ = done.send(());
+        }
+    }
+}
+
+async fn connect(core: &Arc<Core>, socket: Socket) {
+    let identity = socket.identity_arc();
+    let others = core.sessions.add(&identity.user_id, socket.id()).await;
+    let policy = &core.config.sessions;
+    let exempt = identity.roles.iter().any(|r| policy.multi_tab_roles.contains(r));
+    if policy.policy == crate::config::SessionPolicy::KickOld && !exempt {
+        for old in others {
+            if let Some(live) = core.live.get(&old).map(|l| l.socket.clone()) {
+                tracing::info!(user = %identity.user_id, socket = %old, new_socket = %socket.id(), "kick_old: disconnecting older socket");
+                live.emit("duplicate-connection", &json!({ "message": "Logged in from another device" }));
+                live.disconnect();
+            }
+        }
+    }
+    for hook in &core.table().on_connect {
+        if AssertUnwindSafe((hook.call)(socket.clone())).catch_unwind().await.is_err() {
+            tracing::error!(handler = hook.handler, socket = %socket.id(), "connect hook panicked");
+        }
+    }
+}
+
+/// Runs every handler's disconnect hook once per socket, in registration order.
+async fn cleanup(core: &Arc<Core>, state: &Arc<SocketState>, socket: Socket, reason: DisconnectReason) {
+    if state.cleaned.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let sid = socket.id();
+    core.live.remove(&sid);
+    core.metrics.disconnected();
+    core.sessions.remove(&state.identity.user_id, sid).await;
+    for hook in &core.table().on_disconnect {
+        if AssertUnwindSafe((hook.call)(socket.clone(), reason)).catch_unwind().await.is_err() {
+            tracing::error!(handler = hook.handler, socket = %sid, "disconnect hook panicked");
+        }
+    }
+    tracing::debug!(socket = %sid, user = %state.identity.user_id, ?reason, "socket cleaned up");
+}
+
+fn message_id(payload: &Value) -> Option<&str> {
+    payload.get("messageId").and_then(Value::as_str).filter(|id| !id.is_empty() && id.len() <= 128)
+}
+
+async fn execute(
+    core: &Arc<Core>,
+    route: &Route,
+    socket: Socket,
+    payload: Value,
+    ack: Option<AckSender<LocalAdapter>>,
+) {
+    let user = socket.identity_arc();
+    let replay_key = message_id(&payload).map(str::to_owned);
+    if let Some(id) = &replay_key {
+        if let Some(first) = core.idempotency.get(&user.user_id, &route.event, id).await {
+            core.metrics.replay();
+            tracing::debug!(handler = route.handler, event = %route.event, user = %user.user_id, message_id = %id, "replayed first answer");
+            if let Some(ack) = ack {
+                let _ = ack.send(&first);
+            }
+            return;
+        }
+    }
+    let started = Instant::now();
+    let reply = AssertUnwindSafe((route.call)(socket.clone(), payload))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| {
+            tracing::error!(handler = route.handler, event = %route.event, socket = %socket.id(), "event handler panicked");
+            Err(HandlerError::internal("the handler failed"))
+        });
+    route.metrics.events.inc();
+    route.metrics.latency.observe(started.elapsed().as_secs_f64());
+    let (body, error) = match reply {
+        Ok(body) => (body, None),
+        Err(e) => {
+            core.metrics.error(e.code);
+            tracing::debug!(handler = route.handler, event = %route.event, socket = %socket.id(), user = %user.user_id, code = e.code.as_str(), message = %e.message, "event refused");
+            (e.to_ack(), Some(e))
+        }
+    };
+    match (ack, error) {
+        (Some(ack), _) => {
+            if ack.send(&body).is_err() {
+                socket.on_buffer_full(&route.event);
+            }
+        }
+        (None, Some(e)) => send_error_event(&socket, &route.event, &e),
+        (None, None) => {}
+    }
+    if let Some(id) = replay_key {
+        core.idempotency.put(&user.user_id, &route.event, &id, body).await;
+    }
+}
+
+fn send_error_event(socket: &Socket, event: &str, e: &HandlerError) {
+    let wire = socket.shared.names.wire(event).to_owned();
+    socket.emit("plugboard:error", &json!({ "event": wire, "code": e.code.as_str(), "message": e.message }));
+}
+
+/// Answers an event without queueing it (unknown event, rate limit).
+pub(crate) fn refuse_now(core: &Core, socket: &Socket, event: &str, ack: Option<AckSender<LocalAdapter>>, e: HandlerError) {
+    core.metrics.error(e.code);
+    match ack {
+        Some(ack) => {
+            let _ = ack.send(&e.to_ack());
+        }
+        None => send_error_event(socket, event, &e),
+    }
+}
+
+/// Builds a handler-facing socket from the socketioxide one.
+pub(crate) fn wrap(core: &Core, s: Arc<SioSocket>, identity: Arc<Identity>) -> Socket {
+    Socket { inner: SocketRef::from(s), identity, shared: core.io.shared.clone() }
+}
+
+/// Rate-limit check at arrival time.
+pub(crate) fn admit(state: &SocketState) -> Result<(), HandlerError> {
+    if state.take_token() {
+        Ok(())
+    } else {
+        Err(HandlerError::new(ErrorCode::RateLimited, "too many events; slow down"))
+    }
+}

@@ -1,0 +1,212 @@
+//! [`Host`]: the running server. Typed handler getters, the axum router, serving and the
+//! graceful shutdown sequence.
+
+use std::any::{TypeId, type_name};
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::Router;
+use serde_json::{Map, Value, json};
+use socketioxide::layer::SocketIoLayer;
+use tokio::net::TcpListener;
+use tokio::sync::{Mutex, oneshot};
+
+use crate::builder::AnyArc;
+use crate::context::HandlerTasks;
+use crate::core::Core;
+use crate::dispatch::{Job, push};
+use crate::{Handler, HostError, Io, Sessions};
+
+struct Inner {
+    core: Arc<Core>,
+    handlers: Vec<(Arc<dyn Handler>, HandlerTasks)>,
+    framework_tasks: HandlerTasks,
+    by_type: std::collections::HashMap<TypeId, AnyArc>,
+    closed: Mutex<bool>,
+    stopped: Mutex<bool>,
+}
+
+/// A started plugboard host. Clone it freely; every clone is the same server.
+#[derive(Clone)]
+pub struct Host {
+    inner: Arc<Inner>,
+    router: Router,
+}
+
+impl std::fmt::Debug for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<_> = self.inner.handlers.iter().map(|(h, _)| h.name()).collect();
+        f.debug_struct("Host").field("handlers", &names).finish()
+    }
+}
+
+impl Host {
+    pub(crate) fn new(
+        core: Arc<Core>,
+        handlers: Vec<(Arc<dyn Handler>, HandlerTasks)>,
+        framework_tasks: HandlerTasks,
+        by_type: std::collections::HashMap<TypeId, AnyArc>,
+        handler_routes: Router,
+        layer: SocketIoLayer,
+    ) -> Self {
+        let inner = Arc::new(Inner {
+            core,
+            handlers,
+            framework_tasks,
+            by_type,
+            closed: Mutex::new(false),
+            stopped: Mutex::new(false),
+        });
+        let for_stats = Arc::downgrade(&inner);
+        let stats = Arc::new(move || for_stats.upgrade().map(|i| stats_of(&i)).unwrap_or(Value::Null));
+        let router = crate::http::router(&inner.core, handler_routes, layer, stats);
+        Self { inner, router }
+    }
+
+    /// The handler of type `H`, if registered and enabled.
+    pub fn handler<H: Handler>(&self) -> Option<Arc<H>> {
+        self.inner.by_type.get(&TypeId::of::<H>()).cloned().and_then(|any| any.downcast::<H>().ok())
+    }
+
+    /// The handler of type `H`, or an error naming the type and how to register it.
+    pub fn require<H: Handler>(&self) -> Result<Arc<H>, HostError> {
+        self.handler::<H>().ok_or_else(|| {
+            let type_name = type_name::<H>();
+            let short = type_name.rsplit("::").next().unwrap_or(type_name);
+            HostError::MissingHandler { type_name, short }
+        })
+    }
+
+    /// The axum router: Socket.IO at `/socket.io/`, `/healthz`, `/stats`, `/metrics` and
+    /// every handler route. Merge it into an existing app or serve it with [`Host::serve`].
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
+    /// The broadcast handle.
+    pub fn io(&self) -> Io {
+        self.inner.core.io.clone()
+    }
+
+    /// The sessions index.
+    pub fn sessions(&self) -> Sessions {
+        self.inner.core.sessions.clone()
+    }
+
+    /// The `/stats` document: `{ uptimeSeconds, connections, idempotentReplays, handlers: { name: stats } }`.
+    pub fn stats(&self) -> Value {
+        stats_of(&self.inner)
+    }
+
+    /// The Prometheus text of `/metrics`.
+    pub fn metrics_text(&self) -> String {
+        self.inner.core.metrics.encode()
+    }
+
+    /// Serves on `listener` until `signal` completes, then runs the whole shutdown
+    /// sequence. Returns once every handler has shut down.
+    pub async fn serve(self, listener: TcpListener, signal: impl Future<Output = ()> + Send + 'static) -> Result<(), HostError> {
+        let host = self.clone();
+        let graceful = async move {
+            signal.await;
+            host.close_sockets().await;
+        };
+        axum::serve(listener, self.router.clone()).with_graceful_shutdown(graceful).await?;
+        self.shutdown().await;
+        Ok(())
+    }
+
+    /// Stops accepting sockets and events, runs every handler's disconnect cleanup for
+    /// the sockets still connected (socketioxide's `close` does not), then closes them.
+    /// Idempotent.
+    pub async fn close_sockets(&self) {
+        let mut closed = self.inner.closed.lock().await;
+        if *closed {
+            return;
+        }
+        *closed = true;
+        let core = &self.inner.core;
+        core.shutting_down.store(true, Ordering::Release);
+        let deadline = self.deadline();
+        let live: Vec<_> = core.live.iter().map(|l| (l.socket.clone(), l.state.clone())).collect();
+        tracing::info!(sockets = live.len(), "shutdown: cleaning up connected sockets");
+        let mut waits = Vec::with_capacity(live.len());
+        for (socket, state) in live {
+            let (done, wait) = oneshot::channel();
+            push(core, &state, Job::Cleanup { socket, done });
+            waits.push(wait);
+        }
+        if tokio::time::timeout(deadline, futures_util::future::join_all(waits)).await.is_err() {
+            tracing::warn!("shutdown: socket cleanup exceeded the deadline");
+        }
+        if tokio::time::timeout(deadline, core.io.io.close()).await.is_err() {
+            tracing::warn!("shutdown: closing transports exceeded the deadline");
+        }
+    }
+
+    /// The whole shutdown: [`close_sockets`](Host::close_sockets), then background tasks
+    /// stop, then every handler's `shutdown` in reverse registration order, each bounded by
+    /// `shutdown_timeout_ms`. Idempotent.
+    pub async fn shutdown(&self) {
+        self.close_sockets().await;
+        let mut stopped = self.inner.stopped.lock().await;
+        if *stopped {
+            return;
+        }
+        *stopped = true;
+        let deadline = self.deadline();
+        if tokio::time::timeout(deadline, self.inner.framework_tasks.stop()).await.is_err() {
+            tracing::warn!("shutdown: framework tasks did not stop in time");
+        }
+        for (h, tasks) in self.inner.handlers.iter().rev() {
+            let name = h.name();
+            if tokio::time::timeout(deadline, tasks.stop()).await.is_err() {
+                tracing::warn!(handler = name, "shutdown: background tasks did not stop in time");
+            }
+            match tokio::time::timeout(deadline, h.shutdown()).await {
+                Ok(Ok(())) => tracing::info!(handler = name, "handler shut down"),
+                Ok(Err(e)) => tracing::warn!(handler = name, error = %e, "handler shutdown failed"),
+                Err(_) => tracing::warn!(handler = name, "handler shutdown exceeded the deadline"),
+            }
+        }
+    }
+
+    fn deadline(&self) -> Duration {
+        Duration::from_millis(self.inner.core.config.shutdown_timeout_ms)
+    }
+}
+
+fn stats_of(inner: &Inner) -> Value {
+    let handlers: Map<String, Value> =
+        inner.handlers.iter().map(|(h, _)| (h.name().to_owned(), h.stats())).collect();
+    json!({
+        "uptimeSeconds": inner.core.started.elapsed().as_secs(),
+        "connections": inner.core.metrics.connections(),
+        "idempotentReplays": inner.core.metrics.replays(),
+        "handlers": handlers,
+    })
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("Ctrl-C received, shutting down"),
+        _ = term => tracing::info!("SIGTERM received, shutting down"),
+    }
+}

@@ -1,0 +1,68 @@
+//! Built-in HTTP endpoints (`/healthz`, `/stats`, `/metrics`) and the router assembly.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use socketioxide::layer::SocketIoLayer;
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+
+use crate::core::Core;
+
+pub(crate) fn router(
+    core: &Arc<Core>,
+    handler_routes: Router,
+    layer: SocketIoLayer,
+    stats: Arc<dyn Fn() -> Value + Send + Sync>,
+) -> Router {
+    let limited = handler_routes.layer(RequestBodyLimitLayer::new(core.config.http.max_body_bytes));
+    let builtin = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .with_state(core.clone())
+        .route(
+            "/stats",
+            get(move || {
+                let stats = stats.clone();
+                async move { Json(stats()) }
+            }),
+        );
+    let mut router = limited.merge(builtin).layer(layer);
+    if let Some(cors) = cors(&core.config.cors_origins) {
+        router = router.layer(cors);
+    }
+    router
+}
+
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::from(Any)
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    Some(CorsLayer::new().allow_origin(allow).allow_methods(Any).allow_headers(Any))
+}
+
+async fn healthz(State(core): State<Arc<Core>>) -> impl IntoResponse {
+    if core.is_shutting_down() {
+        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "shutting_down" })))
+    } else {
+        (StatusCode::OK, Json(json!({ "status": "ok" })))
+    }
+}
+
+async fn metrics(State(core): State<Arc<Core>>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        core.metrics.encode(),
+    )
+}
+

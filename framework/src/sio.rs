@@ -1,0 +1,127 @@
+//! The one connect handler, fallback message handler and disconnect handler plugboard
+//! registers with socketioxide. They are implemented directly (not as async closures) so
+//! that registration is synchronous: nothing can arrive before the socket is wired up.
+
+use std::fmt::Display;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde_json::Value;
+use socketioxide::adapter::LocalAdapter;
+use socketioxide::extract::{AckSender, Data, Event, TryData};
+use socketioxide::handler::{
+    ConnectHandler, DisconnectHandler, FromConnectParts, FromMessageParts, MessageHandler, Value as SioValue,
+};
+
+use crate::core::{Core, Live, user_room};
+use crate::dispatch::{Job, SioSocket, SocketState, admit, push, refuse_now, wrap};
+use crate::identity::AuthError;
+use crate::{DisconnectReason, HandlerError, Identity};
+
+#[doc(hidden)]
+pub struct ConnectMarker;
+#[doc(hidden)]
+pub struct MessageMarker;
+#[doc(hidden)]
+pub struct DisconnectMarker;
+
+type MiddlewareResult = Result<(), Box<dyn Display + Send>>;
+
+#[derive(Clone)]
+pub(crate) struct Connector {
+    pub(crate) core: Arc<Core>,
+}
+
+impl ConnectHandler<LocalAdapter, ConnectMarker> for Connector {
+    fn call(&self, s: Arc<SioSocket>, _auth: Option<SioValue>) {
+        let core = &self.core;
+        let Some(identity) = s.extensions.get::<Arc<Identity>>() else {
+            // Unreachable: the middleware either stored an identity or refused the socket.
+            tracing::error!(socket = %s.id, "socket without identity; disconnecting");
+            let _ = socketioxide::extract::SocketRef::from(s).disconnect();
+            return;
+        };
+        let state = Arc::new(SocketState::new(identity.clone(), &core.config.limits));
+        s.on_fallback(Dispatcher { core: core.clone(), state: state.clone() });
+        s.on_disconnect(Disconnector { core: core.clone(), state: state.clone() });
+        let socket = wrap(core, s.clone(), identity.clone());
+        socket.join(user_room(&identity.user_id));
+        core.live.insert(s.id, Live { socket: socket.clone(), state: state.clone() });
+        core.metrics.connected();
+        tracing::debug!(socket = %s.id, user = %identity.user_id, "socket connected");
+        push(core, &state, Job::Connect(socket));
+    }
+
+    fn call_middleware<'a>(
+        &'a self,
+        s: Arc<SioSocket>,
+        auth: &'a Option<SioValue>,
+    ) -> Pin<Box<dyn Future<Output = MiddlewareResult> + Send + 'a>> {
+        Box::pin(async move {
+            if self.core.is_shutting_down() {
+                return Err(Box::new(AuthError::ShuttingDown) as Box<dyn Display + Send>);
+            }
+            let auth = Data::<Value>::from_connect_parts(&s, auth).map(|d| d.0).unwrap_or(Value::Null);
+            match self.core.auth.authenticate(&auth) {
+                Ok(identity) => {
+                    s.extensions.insert(Arc::new(identity));
+                    Ok(())
+                }
+                Err(e) => {
+                    tracing::info!(socket = %s.id, error = %e, "handshake refused");
+                    Err(Box::new(e) as Box<dyn Display + Send>)
+                }
+            }
+        })
+    }
+}
+
+pub(crate) struct Dispatcher {
+    core: Arc<Core>,
+    state: Arc<SocketState>,
+}
+
+impl MessageHandler<LocalAdapter, MessageMarker> for Dispatcher {
+    fn call(&self, s: Arc<SioSocket>, mut v: SioValue, ack_id: Option<i64>) {
+        let core = &self.core;
+        if core.is_shutting_down() {
+            return;
+        }
+        let Ok(Event(name)) = Event::from_message_parts(&s, &mut v, &ack_id) else {
+            return;
+        };
+        let ack = ack_id.map(|_| AckSender::from_message_parts(&s, &mut v, &ack_id).unwrap_or_else(|e| match e {}));
+        let socket = wrap(core, s.clone(), self.state.identity.clone());
+        let Some(route) = core.table().events.get(&name).cloned() else {
+            tracing::debug!(socket = %s.id, event = %name, "unknown event");
+            if ack.is_some() {
+                let e = HandlerError::not_found(format!("unknown event `{name}`"));
+                refuse_now(core, &socket, &name, ack, e);
+            }
+            return;
+        };
+        if let Err(e) = admit(&self.state) {
+            tracing::debug!(socket = %s.id, user = %self.state.identity.user_id, event = %name, "rate limited");
+            refuse_now(core, &socket, &route.event, ack, e);
+            return;
+        }
+        let payload = match TryData::<Value>::from_message_parts(&s, &mut v, &ack_id) {
+            Ok(TryData(Ok(payload))) => payload,
+            _ => Value::Null,
+        };
+        push(core, &self.state, Job::Event { route, socket, payload, ack });
+    }
+}
+
+pub(crate) struct Disconnector {
+    core: Arc<Core>,
+    state: Arc<SocketState>,
+}
+
+impl DisconnectHandler<LocalAdapter, DisconnectMarker> for Disconnector {
+    fn call_with_defer(&self, s: Arc<SioSocket>, reason: DisconnectReason, defer: fn(Arc<SioSocket>)) {
+        let socket = wrap(&self.core, s.clone(), self.state.identity.clone());
+        push(&self.core, &self.state, Job::Disconnect { socket, reason, defer: (defer, s) });
+    }
+}

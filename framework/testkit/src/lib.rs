@@ -1,0 +1,17 @@
+//! Test support for plugboard and its handlers.
+//!
+//! [`TestServer`] starts a [`HostBuilder`](plugboard::HostBuilder) on a loopback port;
+//! [`Client`] speaks Engine.IO v4 / Socket.IO v5 over a real websocket, enough for
+//! handler tests in Rust (events, acks, connect errors). Compatibility with the real
+//! JavaScript client is proven separately by the Node tests under `e2e/`.
+
+mod client;
+mod server;
+
+pub use client::{Client, ConnectError};
+pub use server::TestServer;
+
+/// Dev-mode handshake auth for a user.
+pub fn dev_auth(user_id: &str, name: &str, roles: &[&str]) -> serde_json::Value {
+    serde_json::json!({ "userId": user_id, "userName": name, "roles": roles })
+}

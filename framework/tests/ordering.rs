@@ -1,0 +1,43 @@
+//! One socket's events run in arrival order; different sockets run in parallel.
+
+mod support;
+
+use std::sync::Arc;
+
+use plugboard_testkit::{TestServer, dev_auth};
+use serde_json::json;
+use support::{Recorder, builder};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thousand_alternating_events_from_one_socket_are_handled_in_order() {
+    let mut b = builder("[limits]\nevents_per_second = 0");
+    let rec = b.handler(Recorder::default()).unwrap();
+    let server = TestServer::start(b).await;
+    let client = server.connect(dev_auth("u1", "U", &[])).await.unwrap();
+    for n in 0..1000u64 {
+        let event = if n % 2 == 0 { "a" } else { "b" };
+        client.emit(event, json!({ "n": n })).await;
+    }
+    // The ack of a last event arrives only after every earlier event ran.
+    client.emit_with_ack("a", json!({ "n": 1000 })).await;
+    let seen = rec.seen.lock().clone();
+    assert_eq!(seen.len(), 1001);
+    for (i, (event, v)) in seen.iter().enumerate() {
+        assert_eq!(v["n"], json!(i as u64), "event {i} out of order");
+        assert_eq!(event, if i % 2 == 0 { "a" } else { "b" });
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sockets_do_not_wait_for_each_other() {
+    let mut b = builder("");
+    let rec: Arc<Recorder> = b.handler(Recorder::default()).unwrap();
+    let server = TestServer::start(b).await;
+    let one = server.connect(dev_auth("u1", "U", &[])).await.unwrap();
+    let two = server.connect(dev_auth("u2", "V", &[])).await.unwrap();
+    let (x, y) = tokio::join!(one.emit_with_ack("a", json!({"n": 1})), two.emit_with_ack("b", json!({"n": 2})));
+    assert_eq!((x["ok"].clone(), y["ok"].clone()), (json!(true), json!(true)));
+    assert_eq!(rec.seen.lock().len(), 2);
+    server.stop().await;
+}
