@@ -86,6 +86,8 @@ impl Authenticator {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.required_spec_claims = ["sub"].into_iter().map(String::from).collect();
         validation.validate_exp = true;
+        // jsonwebtoken allows 60 s of clock skew by default; a few seconds is enough.
+        validation.leeway = 5;
         // Tokens without `exp` are accepted; tokens with an expired `exp` are not.
         validation.required_spec_claims.remove("exp");
         Ok(Self { mode: cfg.mode, key, validation: Arc::new(validation) })
@@ -169,7 +171,8 @@ mod tests {
 
     #[test]
     fn expired_token_is_refused() {
-        let t = token("s3cret", json!({"sub": "u1", "exp": 1_000}));
+        let exp = jsonwebtoken::get_current_timestamp() - 30;
+        let t = token("s3cret", json!({"sub": "u1", "exp": exp}));
         assert!(matches!(jwt_auth().authenticate(&json!({ "token": t })), Err(AuthError::InvalidToken(_))));
     }
 

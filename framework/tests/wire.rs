@@ -179,3 +179,19 @@ async fn the_sessions_index_is_empty_again_after_clients_leave() {
     assert_eq!(server.host.stats()["connections"], 0);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn once_shutdown_has_begun_new_sockets_are_refused() {
+    let (server, _) = server("").await;
+    server.host.close_sockets().await;
+    match server.connect(dev_auth("late", "L", &[])).await {
+        // "server is shutting down" while cleanup runs, "Invalid namespace" once closed.
+        Err(ConnectError::Refused(m)) => {
+            assert!(m == "server is shutting down" || m == "Invalid namespace", "{m}")
+        }
+        Err(ConnectError::Transport(_)) => {}
+        Ok(_) => panic!("a socket was accepted during shutdown"),
+    }
+    assert_eq!(server.get("/healthz").await.0, 503);
+    server.stop().await;
+}

@@ -46,6 +46,8 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), HostError> {
+    // Install the signal handlers first: a SIGTERM during start-up then shuts down cleanly.
+    let signal = shutdown_signal();
     let mut config = Config::load(cli.config.as_deref())?;
     if let Some(port) = cli.port {
         config.port = port;
@@ -65,7 +67,7 @@ async fn run(cli: Cli) -> Result<(), HostError> {
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, handlers, ?store, ?auth, "plugboard listening addr={addr}");
-    host.serve(listener, shutdown_signal()).await?;
+    host.serve(listener, signal).await?;
     tracing::info!("plugboard stopped");
     Ok(())
 }
