@@ -1,6 +1,6 @@
 // Starts the real `plugboard` binary for a test and stops it again.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +21,10 @@ export async function startServer({ toml = '', env = {}, args = [] } = {}) {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => {
+    rmSync(dir, { recursive: true, force: true });
+    resolve({ code, signal });
+  }));
   const port = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`plugboard did not start:\n${output}`)), 15000);
     const onData = (chunk) => {

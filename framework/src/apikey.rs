@@ -41,7 +41,11 @@ impl ApiKey {
         if constant_time_eq(given, &self.0) {
             Ok(())
         } else {
-            Err(json_error(StatusCode::UNAUTHORIZED, "unauthorized", "missing or wrong bearer key"))
+            Err(json_error(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "missing or wrong bearer key",
+            ))
         }
     }
 }
@@ -55,7 +59,11 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// A JSON error response `{ ok: false, error: { code, message } }`.
 pub fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
-    (status, axum::Json(json!({ "ok": false, "error": { "code": code, "message": message } }))).into_response()
+    (
+        status,
+        axum::Json(json!({ "ok": false, "error": { "code": code, "message": message } })),
+    )
+        .into_response()
 }
 
 #[cfg(test)]

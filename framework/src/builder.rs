@@ -14,8 +14,8 @@ use tokio_util::sync::CancellationToken;
 use crate::context::{Declarations, HandlerTasks};
 use crate::core::{Core, Table};
 use crate::handler::inventory_handlers;
-use crate::identity::Authenticator;
 use crate::idempotency::{IdempotencyStore, MemoryIdempotencyStore};
+use crate::identity::Authenticator;
 use crate::io::Shared;
 use crate::metrics::Metrics;
 use crate::names::EventNames;
@@ -36,13 +36,20 @@ pub struct HostBuilder {
 impl std::fmt::Debug for HostBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let names: Vec<_> = self.handlers.iter().map(|h| h.name()).collect();
-        f.debug_struct("HostBuilder").field("handlers", &names).finish()
+        f.debug_struct("HostBuilder")
+            .field("handlers", &names)
+            .finish()
     }
 }
 
 impl HostBuilder {
     /// A builder for `config`. Fails on an invalid auth setup (JWT mode without a secret).
     pub fn new(config: Config) -> Result<Self, HostError> {
+        if config.store == crate::config::StoreKind::Redis {
+            return Err(HostError::Config(
+                "store = \"redis\" (cluster mode) is not available in this version; use store = \"memory\"".into(),
+            ));
+        }
         let auth = Authenticator::new(&config.auth)?;
         let e = &config.engine;
         let (layer, io) = SocketIo::builder()
@@ -76,14 +83,23 @@ impl HostBuilder {
             live: DashMap::new(),
             started: Instant::now(),
         };
-        Ok(Self { core: Arc::new(core), layer, handlers: Vec::new(), by_type: HashMap::new() })
+        Ok(Self {
+            core: Arc::new(core),
+            layer,
+            handlers: Vec::new(),
+            by_type: HashMap::new(),
+        })
     }
 
     /// Registers a handler; returns it so the host can keep calling its API.
     /// A second handler with the same name is refused.
     pub fn handler<H: Handler>(&mut self, handler: H) -> Result<Arc<H>, HostError> {
         let handler = Arc::new(handler);
-        self.push(handler.clone() as Arc<dyn Handler>, TypeId::of::<H>(), handler.clone())?;
+        self.push(
+            handler.clone() as Arc<dyn Handler>,
+            TypeId::of::<H>(),
+            handler.clone(),
+        )?;
         Ok(handler)
     }
 
@@ -104,7 +120,10 @@ impl HostBuilder {
         let mut added = 0;
         for h in inventory_handlers() {
             if self.handlers.iter().any(|other| other.name() == h.name()) {
-                tracing::debug!(handler = h.name(), "inventory handler already registered explicitly");
+                tracing::debug!(
+                    handler = h.name(),
+                    "inventory handler already registered explicitly"
+                );
                 continue;
             }
             let any: AnyArc = h.clone();
@@ -142,7 +161,12 @@ impl HostBuilder {
             }
             let tasks = HandlerTasks::new(&root);
             let result = {
-                let mut cx = InitContext { name, core: &self.core, decl: &mut decl, tasks: &tasks };
+                let mut cx = InitContext {
+                    name,
+                    core: &self.core,
+                    decl: &mut decl,
+                    tasks: &tasks,
+                };
                 h.clone().initialize(&mut cx).await
             };
             if let Err(source) = result {
@@ -161,10 +185,32 @@ impl HostBuilder {
         }
         let framework_tasks = HandlerTasks::new(&root);
         spawn_idempotency_sweeper(&self.core, &framework_tasks);
-        let Declarations { events, router, on_connect, on_disconnect, .. } = decl;
-        let _ = self.core.table.set(Table { events, on_connect, on_disconnect });
-        self.core.io.io.ns("/", Connector { core: self.core.clone() });
-        Ok(Host::new(self.core, started, framework_tasks, self.by_type, router, self.layer))
+        let Declarations {
+            events,
+            router,
+            on_connect,
+            on_disconnect,
+            ..
+        } = decl;
+        let _ = self.core.table.set(Table {
+            events,
+            on_connect,
+            on_disconnect,
+        });
+        self.core.io.io.ns(
+            "/",
+            Connector {
+                core: self.core.clone(),
+            },
+        );
+        Ok(Host::new(
+            self.core,
+            started,
+            framework_tasks,
+            self.by_type,
+            router,
+            self.layer,
+        ))
     }
 }
 

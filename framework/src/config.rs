@@ -133,7 +133,10 @@ pub struct AuthConfig {
 
 impl Default for AuthConfig {
     fn default() -> Self {
-        Self { mode: AuthMode::Dev, jwt_secret: String::new() }
+        Self {
+            mode: AuthMode::Dev,
+            jwt_secret: String::new(),
+        }
     }
 }
 
@@ -159,7 +162,10 @@ pub struct SessionConfig {
 
 impl Default for SessionConfig {
     fn default() -> Self {
-        Self { policy: SessionPolicy::AllowMultiple, multi_tab_roles: vec!["agent".into()] }
+        Self {
+            policy: SessionPolicy::AllowMultiple,
+            multi_tab_roles: vec!["agent".into()],
+        }
     }
 }
 
@@ -185,7 +191,10 @@ pub struct IdempotencyConfig {
 
 impl Default for IdempotencyConfig {
     fn default() -> Self {
-        Self { window_ms: 300_000, max_per_user: 1_000 }
+        Self {
+            window_ms: 300_000,
+            max_per_user: 1_000,
+        }
     }
 }
 
@@ -201,7 +210,10 @@ pub struct LimitsConfig {
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        Self { events_per_second: 100, event_burst: 200 }
+        Self {
+            events_per_second: 100,
+            event_burst: 200,
+        }
     }
 }
 
@@ -217,7 +229,10 @@ pub struct HttpConfig {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { api_key: String::new(), max_body_bytes: 256 * 1024 }
+        Self {
+            api_key: String::new(),
+            max_body_bytes: 256 * 1024,
+        }
     }
 }
 
@@ -244,7 +259,10 @@ impl Config {
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
         if let Some(path) = file {
             if !path.exists() {
-                return Err(HostError::Config(format!("config file {} not found", path.display())));
+                return Err(HostError::Config(format!(
+                    "config file {} not found",
+                    path.display()
+                )));
             }
             fig = fig.merge(Toml::file(path));
         }
@@ -259,7 +277,9 @@ impl Config {
 
     /// Parses a TOML string (no environment), for tests and embedding.
     pub fn from_toml(text: &str) -> Result<Self, HostError> {
-        Self::extract(Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(text)))
+        Self::extract(
+            Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(text)),
+        )
     }
 
     fn extract(fig: Figment) -> Result<Self, HostError> {
@@ -273,12 +293,18 @@ impl Config {
 
     /// The raw section of a handler (`Value::Null` when absent).
     pub fn handler_section(&self, name: &str) -> Value {
-        self.handlers.get(&Self::handler_key(name)).cloned().unwrap_or(Value::Null)
+        self.handlers
+            .get(&Self::handler_key(name))
+            .cloned()
+            .unwrap_or(Value::Null)
     }
 
     /// False when the handler's section says `enabled = false`.
     pub fn handler_enabled(&self, name: &str) -> bool {
-        self.handler_section(name).get("enabled").and_then(Value::as_bool).unwrap_or(true)
+        self.handler_section(name)
+            .get("enabled")
+            .and_then(Value::as_bool)
+            .unwrap_or(true)
     }
 }
 
@@ -297,7 +323,8 @@ mod tests {
 
     #[test]
     fn handler_sections_use_underscored_names_and_may_be_disabled() {
-        let c = Config::from_toml("[handlers.health_ping]\nenabled = false\ninterval_ms = 5").unwrap();
+        let c =
+            Config::from_toml("[handlers.health_ping]\nenabled = false\ninterval_ms = 5").unwrap();
         assert!(!c.handler_enabled("health-ping"));
         assert_eq!(c.handler_section("health-ping")["interval_ms"], 5);
         assert!(c.handler_enabled("timeline"));

@@ -33,7 +33,10 @@ pub(crate) struct HandlerTasks {
 
 impl HandlerTasks {
     pub(crate) fn new(parent: &CancellationToken) -> Self {
-        Self { token: parent.child_token(), tracker: TaskTracker::new() }
+        Self {
+            token: parent.child_token(),
+            tracker: TaskTracker::new(),
+        }
     }
 
     /// Cancels the tasks and waits for them to end.
@@ -56,7 +59,9 @@ pub struct InitContext<'a> {
 
 impl std::fmt::Debug for InitContext<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("InitContext").field("handler", &self.name).finish_non_exhaustive()
+        f.debug_struct("InitContext")
+            .field("handler", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -76,8 +81,10 @@ impl InitContext<'_> {
         if let Some(obj) = section.as_object_mut() {
             obj.remove("enabled");
         }
-        serde_json::from_value(section)
-            .map_err(|e| HostError::HandlerConfig { name: self.name, message: e.to_string() })
+        serde_json::from_value(section).map_err(|e| HostError::HandlerConfig {
+            name: self.name,
+            message: e.to_string(),
+        })
     }
 
     /// The whole server configuration.
@@ -108,7 +115,11 @@ impl InitContext<'_> {
     {
         let wire = self.core.io.shared.names.wire(event).to_owned();
         if let Some(first) = self.decl.events.get(&wire) {
-            return Err(HostError::DuplicateEvent { event: wire, first: first.handler, second: self.name });
+            return Err(HostError::DuplicateEvent {
+                event: wire,
+                first: first.handler,
+                second: self.name,
+            });
         }
         let route = Route {
             handler: self.name,
@@ -126,7 +137,10 @@ impl InitContext<'_> {
         F: Fn(Socket) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.decl.on_connect.push(Hook { handler: self.name, call: Box::new(move |s| Box::pin(f(s))) });
+        self.decl.on_connect.push(Hook {
+            handler: self.name,
+            call: Box::new(move |s| Box::pin(f(s))),
+        });
     }
 
     /// Runs `f` when a socket goes away (client left, transport lost, kicked, or server
@@ -137,16 +151,21 @@ impl InitContext<'_> {
         F: Fn(Socket, DisconnectReason) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.decl
-            .on_disconnect
-            .push(Hook { handler: self.name, call: Box::new(move |s, r| Box::pin(f(s, r))) });
+        self.decl.on_disconnect.push(Hook {
+            handler: self.name,
+            call: Box::new(move |s, r| Box::pin(f(s, r))),
+        });
     }
 
     /// Adds an HTTP route (axum path syntax, e.g. `/api/timeline/{entity_type}/{entity_id}`).
     /// Fails when another handler declared the same path.
     pub fn route(&mut self, path: &str, method_router: MethodRouter) -> Result<(), HostError> {
         if let Some(first) = self.decl.routes.get(path) {
-            return Err(HostError::DuplicateRoute { path: path.into(), first, second: self.name });
+            return Err(HostError::DuplicateRoute {
+                path: path.into(),
+                first,
+                second: self.name,
+            });
         }
         self.decl.routes.insert(path.into(), self.name);
         let router = std::mem::take(&mut self.decl.router);

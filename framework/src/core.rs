@@ -8,8 +8,8 @@ use std::time::Instant;
 use dashmap::DashMap;
 
 use crate::dispatch::SocketState;
-use crate::identity::Authenticator;
 use crate::idempotency::IdempotencyStore;
+use crate::identity::Authenticator;
 use crate::metrics::Metrics;
 use crate::route::{ConnectFn, DisconnectFn, Hook, Route};
 use crate::{Config, Io, Sessions, Socket, SocketId};
@@ -42,7 +42,9 @@ pub(crate) struct Core {
 
 impl Core {
     pub(crate) fn table(&self) -> &Table {
-        self.table.get().expect("the namespace is only opened after the table is frozen")
+        self.table
+            .get()
+            .expect("the namespace is only opened after the table is frozen")
     }
 
     pub(crate) fn is_shutting_down(&self) -> bool {

@@ -29,9 +29,21 @@ type Defer = (fn(Arc<SioSocket>), Arc<SioSocket>);
 
 pub(crate) enum Job {
     Connect(Socket),
-    Event { route: Arc<Route>, socket: Socket, payload: Value, ack: Option<AckSender<LocalAdapter>> },
-    Disconnect { socket: Socket, reason: DisconnectReason, defer: Defer },
-    Cleanup { socket: Socket, done: oneshot::Sender<()> },
+    Event {
+        route: Arc<Route>,
+        socket: Socket,
+        payload: Value,
+        ack: Option<AckSender<LocalAdapter>>,
+    },
+    Disconnect {
+        socket: Socket,
+        reason: DisconnectReason,
+        defer: Defer,
+    },
+    Cleanup {
+        socket: Socket,
+        done: oneshot::Sender<()>,
+    },
 }
 
 #[derive(Default)]
@@ -63,7 +75,10 @@ impl SocketState {
         Self {
             identity,
             queue: Mutex::new(Queue::default()),
-            bucket: Mutex::new(Bucket { tokens: burst, last: Instant::now() }),
+            bucket: Mutex::new(Bucket {
+                tokens: burst,
+                last: Instant::now(),
+            }),
             rate: f64::from(limits.events_per_second),
             burst,
             cleaned: AtomicBool::new(false),
@@ -76,7 +91,8 @@ impl SocketState {
         }
         let mut b = self.bucket.lock();
         let now = Instant::now();
-        b.tokens = (b.tokens + now.duration_since(b.last).as_secs_f64() * self.rate).min(self.burst);
+        b.tokens =
+            (b.tokens + now.duration_since(b.last).as_secs_f64() * self.rate).min(self.burst);
         b.last = now;
         if b.tokens >= 1.0 {
             b.tokens -= 1.0;
@@ -118,14 +134,23 @@ async fn drain(core: Arc<Core>, state: Arc<SocketState>) {
 async fn run(core: &Arc<Core>, state: &Arc<SocketState>, job: Job) {
     match job {
         Job::Connect(socket) => connect(core, socket).await,
-        Job::Event { route, socket, payload, ack } => {
+        Job::Event {
+            route,
+            socket,
+            payload,
+            ack,
+        } => {
             // Events that arrived before a disconnect but run after it are dropped: the
             // client is gone, and running them would leave state behind the cleanup.
             if socket.connected() && !core.is_shutting_down() {
                 execute(core, &route, socket, payload, ack).await;
             }
         }
-        Job::Disconnect { socket, reason, defer: (defer, sio) } => {
+        Job::Disconnect {
+            socket,
+            reason,
+            defer: (defer, sio),
+        } => {
             cleanup(core, state, socket, reason).await;
             defer(sio);
         }
@@ -140,25 +165,40 @@ async fn connect(core: &Arc<Core>, socket: Socket) {
     let identity = socket.identity_arc();
     let others = core.sessions.add(&identity.user_id, socket.id()).await;
     let policy = &core.config.sessions;
-    let exempt = identity.roles.iter().any(|r| policy.multi_tab_roles.contains(r));
+    let exempt = identity
+        .roles
+        .iter()
+        .any(|r| policy.multi_tab_roles.contains(r));
     if policy.policy == crate::config::SessionPolicy::KickOld && !exempt {
         for old in others {
             if let Some(live) = core.live.get(&old).map(|l| l.socket.clone()) {
                 tracing::info!(user = %identity.user_id, socket = %old, new_socket = %socket.id(), "kick_old: disconnecting older socket");
-                live.emit("duplicate-connection", &json!({ "message": "Logged in from another device" }));
+                live.emit(
+                    "duplicate-connection",
+                    &json!({ "message": "Logged in from another device" }),
+                );
                 live.disconnect();
             }
         }
     }
     for hook in &core.table().on_connect {
-        if AssertUnwindSafe((hook.call)(socket.clone())).catch_unwind().await.is_err() {
+        if AssertUnwindSafe((hook.call)(socket.clone()))
+            .catch_unwind()
+            .await
+            .is_err()
+        {
             tracing::error!(handler = hook.handler, socket = %socket.id(), "connect hook panicked");
         }
     }
 }
 
 /// Runs every handler's disconnect hook once per socket, in registration order.
-async fn cleanup(core: &Arc<Core>, state: &Arc<SocketState>, socket: Socket, reason: DisconnectReason) {
+async fn cleanup(
+    core: &Arc<Core>,
+    state: &Arc<SocketState>,
+    socket: Socket,
+    reason: DisconnectReason,
+) {
     if state.cleaned.swap(true, Ordering::AcqRel) {
         return;
     }
@@ -167,7 +207,11 @@ async fn cleanup(core: &Arc<Core>, state: &Arc<SocketState>, socket: Socket, rea
     core.metrics.disconnected();
     core.sessions.remove(&state.identity.user_id, sid).await;
     for hook in &core.table().on_disconnect {
-        if AssertUnwindSafe((hook.call)(socket.clone(), reason)).catch_unwind().await.is_err() {
+        if AssertUnwindSafe((hook.call)(socket.clone(), reason))
+            .catch_unwind()
+            .await
+            .is_err()
+        {
             tracing::error!(handler = hook.handler, socket = %sid, "disconnect hook panicked");
         }
     }
@@ -175,7 +219,10 @@ async fn cleanup(core: &Arc<Core>, state: &Arc<SocketState>, socket: Socket, rea
 }
 
 fn message_id(payload: &Value) -> Option<&str> {
-    payload.get("messageId").and_then(Value::as_str).filter(|id| !id.is_empty() && id.len() <= 128)
+    payload
+        .get("messageId")
+        .and_then(Value::as_str)
+        .filter(|id| !id.is_empty() && id.len() <= 128)
 }
 
 async fn execute(
@@ -187,15 +234,15 @@ async fn execute(
 ) {
     let user = socket.identity_arc();
     let replay_key = message_id(&payload).map(str::to_owned);
-    if let Some(id) = &replay_key {
-        if let Some(first) = core.idempotency.get(&user.user_id, &route.event, id).await {
-            core.metrics.replay();
-            tracing::debug!(handler = route.handler, event = %route.event, user = %user.user_id, message_id = %id, "replayed first answer");
-            if let Some(ack) = ack {
-                let _ = ack.send(&first);
-            }
-            return;
+    if let Some(id) = &replay_key
+        && let Some(first) = core.idempotency.get(&user.user_id, &route.event, id).await
+    {
+        core.metrics.replay();
+        tracing::debug!(handler = route.handler, event = %route.event, user = %user.user_id, message_id = %id, "replayed first answer");
+        if let Some(ack) = ack {
+            let _ = ack.send(&first);
         }
+        return;
     }
     let started = Instant::now();
     let reply = AssertUnwindSafe((route.call)(socket.clone(), payload))
@@ -206,7 +253,10 @@ async fn execute(
             Err(HandlerError::internal("the handler failed"))
         });
     route.metrics.events.inc();
-    route.metrics.latency.observe(started.elapsed().as_secs_f64());
+    route
+        .metrics
+        .latency
+        .observe(started.elapsed().as_secs_f64());
     let (body, error) = match reply {
         Ok(body) => (body, None),
         Err(e) => {
@@ -225,17 +275,28 @@ async fn execute(
         (None, None) => {}
     }
     if let Some(id) = replay_key {
-        core.idempotency.put(&user.user_id, &route.event, &id, body).await;
+        core.idempotency
+            .put(&user.user_id, &route.event, &id, body)
+            .await;
     }
 }
 
 fn send_error_event(socket: &Socket, event: &str, e: &HandlerError) {
     let wire = socket.shared.names.wire(event).to_owned();
-    socket.emit("plugboard:error", &json!({ "event": wire, "code": e.code.as_str(), "message": e.message }));
+    socket.emit(
+        "plugboard:error",
+        &json!({ "event": wire, "code": e.code.as_str(), "message": e.message }),
+    );
 }
 
 /// Answers an event without queueing it (unknown event, rate limit).
-pub(crate) fn refuse_now(core: &Core, socket: &Socket, event: &str, ack: Option<AckSender<LocalAdapter>>, e: HandlerError) {
+pub(crate) fn refuse_now(
+    core: &Core,
+    socket: &Socket,
+    event: &str,
+    ack: Option<AckSender<LocalAdapter>>,
+    e: HandlerError,
+) {
     core.metrics.error(e.code);
     match ack {
         Some(ack) => {
@@ -247,7 +308,11 @@ pub(crate) fn refuse_now(core: &Core, socket: &Socket, event: &str, ack: Option<
 
 /// Builds a handler-facing socket from the socketioxide one.
 pub(crate) fn wrap(core: &Core, s: Arc<SioSocket>, identity: Arc<Identity>) -> Socket {
-    Socket { inner: SocketRef::from(s), identity, shared: core.io.shared.clone() }
+    Socket {
+        inner: SocketRef::from(s),
+        identity,
+        shared: core.io.shared.clone(),
+    }
 }
 
 /// Rate-limit check at arrival time.
@@ -255,6 +320,9 @@ pub(crate) fn admit(state: &SocketState) -> Result<(), HandlerError> {
     if state.take_token() {
         Ok(())
     } else {
-        Err(HandlerError::new(ErrorCode::RateLimited, "too many events; slow down"))
+        Err(HandlerError::new(
+            ErrorCode::RateLimited,
+            "too many events; slow down",
+        ))
     }
 }

@@ -20,7 +20,9 @@ pub enum HostError {
         name: &'static str,
     },
     /// Two handlers declared a listener for the same socket event.
-    #[error("event `{event}` is claimed by both `{first}` and `{second}`; each event has one handler")]
+    #[error(
+        "event `{event}` is claimed by both `{first}` and `{second}`; each event has one handler"
+    )]
     DuplicateEvent {
         /// The socket event name.
         event: String,
@@ -144,7 +146,11 @@ pub struct HandlerError {
 impl HandlerError {
     /// An error with a code and message.
     pub fn new(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
-        Self { code, message: message.into(), details: None }
+        Self {
+            code,
+            message: message.into(),
+            details: None,
+        }
     }
     /// `invalid_payload`.
     pub fn invalid(message: impl Into<Cow<'static, str>>) -> Self {
@@ -177,7 +183,9 @@ impl HandlerError {
 
     /// Adds a field to the error object, e.g. `.with_detail("status", "accepted")`.
     pub fn with_detail(mut self, key: &str, value: impl Into<Value>) -> Self {
-        self.details.get_or_insert_with(Map::new).insert(key.to_owned(), value.into());
+        self.details
+            .get_or_insert_with(Map::new)
+            .insert(key.to_owned(), value.into());
         self
     }
 
@@ -210,8 +218,13 @@ mod tests {
 
     #[test]
     fn missing_handler_error_names_type_and_fix() {
-        let e = HostError::MissingHandler { type_name: "crate::Timeline", short: "Timeline" };
+        let e = HostError::MissingHandler {
+            type_name: "crate::Timeline",
+            short: "Timeline",
+        };
         let text = e.to_string();
-        assert!(text.contains("crate::Timeline") && text.contains("builder.handler(Timeline::new(..))"));
+        assert!(
+            text.contains("crate::Timeline") && text.contains("builder.handler(Timeline::new(..))")
+        );
     }
 }

@@ -84,7 +84,10 @@ macro_rules! register_handler {
 
 /// The handlers registered through [`register_handler!`], sorted by name.
 pub(crate) fn inventory_handlers() -> Vec<Arc<dyn Handler>> {
-    let mut all: Vec<_> = inventory::iter::<HandlerRegistration>.into_iter().map(|r| (r.make)()).collect();
+    let mut all: Vec<_> = inventory::iter::<HandlerRegistration>
+        .into_iter()
+        .map(|r| (r.make)())
+        .collect();
     all.sort_by_key(|h| h.name());
     all
 }

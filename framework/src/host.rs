@@ -60,14 +60,23 @@ impl Host {
             stopped: Mutex::new(false),
         });
         let for_stats = Arc::downgrade(&inner);
-        let stats = Arc::new(move || for_stats.upgrade().map(|i| stats_of(&i)).unwrap_or(Value::Null));
+        let stats = Arc::new(move || {
+            for_stats
+                .upgrade()
+                .map(|i| stats_of(&i))
+                .unwrap_or(Value::Null)
+        });
         let router = crate::http::router(&inner.core, handler_routes, layer, stats);
         Self { inner, router }
     }
 
     /// The handler of type `H`, if registered and enabled.
     pub fn handler<H: Handler>(&self) -> Option<Arc<H>> {
-        self.inner.by_type.get(&TypeId::of::<H>()).cloned().and_then(|any| any.downcast::<H>().ok())
+        self.inner
+            .by_type
+            .get(&TypeId::of::<H>())
+            .cloned()
+            .and_then(|any| any.downcast::<H>().ok())
     }
 
     /// The handler of type `H`, or an error naming the type and how to register it.
@@ -107,13 +116,19 @@ impl Host {
 
     /// Serves on `listener` until `signal` completes, then runs the whole shutdown
     /// sequence. Returns once every handler has shut down.
-    pub async fn serve(self, listener: TcpListener, signal: impl Future<Output = ()> + Send + 'static) -> Result<(), HostError> {
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), HostError> {
         let host = self.clone();
         let graceful = async move {
             signal.await;
             host.close_sockets().await;
         };
-        axum::serve(listener, self.router.clone()).with_graceful_shutdown(graceful).await?;
+        axum::serve(listener, self.router.clone())
+            .with_graceful_shutdown(graceful)
+            .await?;
         self.shutdown().await;
         Ok(())
     }
@@ -130,18 +145,31 @@ impl Host {
         let core = &self.inner.core;
         core.shutting_down.store(true, Ordering::Release);
         let deadline = self.deadline();
-        let live: Vec<_> = core.live.iter().map(|l| (l.socket.clone(), l.state.clone())).collect();
-        tracing::info!(sockets = live.len(), "shutdown: cleaning up connected sockets");
+        let live: Vec<_> = core
+            .live
+            .iter()
+            .map(|l| (l.socket.clone(), l.state.clone()))
+            .collect();
+        tracing::info!(
+            sockets = live.len(),
+            "shutdown: cleaning up connected sockets"
+        );
         let mut waits = Vec::with_capacity(live.len());
         for (socket, state) in live {
             let (done, wait) = oneshot::channel();
             push(core, &state, Job::Cleanup { socket, done });
             waits.push(wait);
         }
-        if tokio::time::timeout(deadline, futures_util::future::join_all(waits)).await.is_err() {
+        if tokio::time::timeout(deadline, futures_util::future::join_all(waits))
+            .await
+            .is_err()
+        {
             tracing::warn!("shutdown: socket cleanup exceeded the deadline");
         }
-        if tokio::time::timeout(deadline, core.io.io.close()).await.is_err() {
+        if tokio::time::timeout(deadline, core.io.io.close())
+            .await
+            .is_err()
+        {
             tracing::warn!("shutdown: closing transports exceeded the deadline");
         }
     }
@@ -157,13 +185,19 @@ impl Host {
         }
         *stopped = true;
         let deadline = self.deadline();
-        if tokio::time::timeout(deadline, self.inner.framework_tasks.stop()).await.is_err() {
+        if tokio::time::timeout(deadline, self.inner.framework_tasks.stop())
+            .await
+            .is_err()
+        {
             tracing::warn!("shutdown: framework tasks did not stop in time");
         }
         for (h, tasks) in self.inner.handlers.iter().rev() {
             let name = h.name();
             if tokio::time::timeout(deadline, tasks.stop()).await.is_err() {
-                tracing::warn!(handler = name, "shutdown: background tasks did not stop in time");
+                tracing::warn!(
+                    handler = name,
+                    "shutdown: background tasks did not stop in time"
+                );
             }
             match tokio::time::timeout(deadline, h.shutdown()).await {
                 Ok(Ok(())) => tracing::info!(handler = name, "handler shut down"),
@@ -179,8 +213,11 @@ impl Host {
 }
 
 fn stats_of(inner: &Inner) -> Value {
-    let handlers: Map<String, Value> =
-        inner.handlers.iter().map(|(h, _)| (h.name().to_owned(), h.stats())).collect();
+    let handlers: Map<String, Value> = inner
+        .handlers
+        .iter()
+        .map(|(h, _)| (h.name().to_owned(), h.stats()))
+        .collect();
     json!({
         "uptimeSeconds": inner.core.started.elapsed().as_secs(),
         "connections": inner.core.metrics.connections(),

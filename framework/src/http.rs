@@ -48,12 +48,20 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
     } else {
         AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
     };
-    Some(CorsLayer::new().allow_origin(allow).allow_methods(Any).allow_headers(Any))
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods(Any)
+            .allow_headers(Any),
+    )
 }
 
 async fn healthz(State(core): State<Arc<Core>>) -> impl IntoResponse {
     if core.is_shutting_down() {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "shutting_down" })))
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "shutting_down" })),
+        )
     } else {
         (StatusCode::OK, Json(json!({ "status": "ok" })))
     }
@@ -61,8 +69,10 @@ async fn healthz(State(core): State<Arc<Core>>) -> impl IntoResponse {
 
 async fn metrics(State(core): State<Arc<Core>>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         core.metrics.encode(),
     )
 }
-

@@ -34,14 +34,20 @@ pub struct MemoryIdempotencyStore {
 
 impl std::fmt::Debug for MemoryIdempotencyStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MemoryIdempotencyStore").field("users", &self.users.len()).finish()
+        f.debug_struct("MemoryIdempotencyStore")
+            .field("users", &self.users.len())
+            .finish()
     }
 }
 
 impl MemoryIdempotencyStore {
     /// A cache remembering answers for `window`, at most `max_per_user` per user.
     pub fn new(window: Duration, max_per_user: usize) -> Self {
-        Self { window, max_per_user: max_per_user.max(1), users: DashMap::new() }
+        Self {
+            window,
+            max_per_user: max_per_user.max(1),
+            users: DashMap::new(),
+        }
     }
 
     fn key(event: &str, message_id: &str) -> String {
@@ -80,10 +86,13 @@ impl IdempotencyStore for MemoryIdempotencyStore {
                 if at.elapsed() < window {
                     break;
                 }
-                if let Some((_, key)) = cache.order.pop_front() {
-                    if cache.answers.get(&key).is_some_and(|(t, _)| t.elapsed() >= window) {
-                        cache.answers.remove(&key);
-                    }
+                if let Some((_, key)) = cache.order.pop_front()
+                    && cache
+                        .answers
+                        .get(&key)
+                        .is_some_and(|(t, _)| t.elapsed() >= window)
+                {
+                    cache.answers.remove(&key);
                 }
             }
             !cache.answers.is_empty()
@@ -101,7 +110,10 @@ mod tests {
     async fn repeat_within_window_gets_first_answer() {
         let s = MemoryIdempotencyStore::new(Duration::from_secs(60), 10);
         s.put("u", "ev", "m1", json!({"ok": true, "n": 1})).await;
-        assert_eq!(s.get("u", "ev", "m1").await, Some(json!({"ok": true, "n": 1})));
+        assert_eq!(
+            s.get("u", "ev", "m1").await,
+            Some(json!({"ok": true, "n": 1}))
+        );
         assert_eq!(s.get("u", "other", "m1").await, None);
         assert_eq!(s.get("v", "ev", "m1").await, None);
     }

@@ -65,7 +65,9 @@ pub struct Authenticator {
 
 impl std::fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Authenticator").field("mode", &self.mode).finish_non_exhaustive()
+        f.debug_struct("Authenticator")
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
     }
 }
 
@@ -77,10 +79,13 @@ impl Authenticator {
         let key = match cfg.mode {
             AuthMode::Jwt if cfg.jwt_secret.is_empty() => {
                 return Err(crate::HostError::Config(
-                    "auth.mode = \"jwt\" needs auth.jwt_secret (env PLUGBOARD_AUTH__JWT_SECRET)".into(),
+                    "auth.mode = \"jwt\" needs auth.jwt_secret (env PLUGBOARD_AUTH__JWT_SECRET)"
+                        .into(),
                 ));
             }
-            AuthMode::Jwt => Some(Arc::new(DecodingKey::from_secret(cfg.jwt_secret.as_bytes()))),
+            AuthMode::Jwt => Some(Arc::new(DecodingKey::from_secret(
+                cfg.jwt_secret.as_bytes(),
+            ))),
             AuthMode::Dev => None,
         };
         let mut validation = Validation::new(Algorithm::HS256);
@@ -90,7 +95,11 @@ impl Authenticator {
         validation.leeway = 5;
         // Tokens without `exp` are accepted; tokens with an expired `exp` are not.
         validation.required_spec_claims.remove("exp");
-        Ok(Self { mode: cfg.mode, key, validation: Arc::new(validation) })
+        Ok(Self {
+            mode: cfg.mode,
+            key,
+            validation: Arc::new(validation),
+        })
     }
 
     /// The configured mode.
@@ -101,13 +110,16 @@ impl Authenticator {
     /// Makes an identity from the handshake `auth` object.
     pub fn authenticate(&self, auth: &Value) -> Result<Identity, AuthError> {
         match self.mode {
-            AuthMode::Jwt => self.from_jwt(auth),
-            AuthMode::Dev => from_dev(auth),
+            AuthMode::Jwt => self.verify_jwt(auth),
+            AuthMode::Dev => dev_identity(auth),
         }
     }
 
-    fn from_jwt(&self, auth: &Value) -> Result<Identity, AuthError> {
-        let token = auth.get("token").and_then(Value::as_str).ok_or(AuthError::MissingToken)?;
+    fn verify_jwt(&self, auth: &Value) -> Result<Identity, AuthError> {
+        let token = auth
+            .get("token")
+            .and_then(Value::as_str)
+            .ok_or(AuthError::MissingToken)?;
         let key = self.key.as_ref().ok_or(AuthError::MissingToken)?;
         let data = jsonwebtoken::decode::<Claims>(token, key, &self.validation)
             .map_err(|e| AuthError::InvalidToken(e.to_string()))?;
@@ -115,12 +127,19 @@ impl Authenticator {
         if c.sub.is_empty() || c.sub.len() > MAX_ID_LEN {
             return Err(AuthError::InvalidToken("sub must be 1..=256 chars".into()));
         }
-        let name = c.name.filter(|n| !n.is_empty()).unwrap_or_else(|| c.sub.clone());
-        Ok(Identity { user_id: c.sub, name, roles: c.roles })
+        let name = c
+            .name
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| c.sub.clone());
+        Ok(Identity {
+            user_id: c.sub,
+            name,
+            roles: c.roles,
+        })
     }
 }
 
-fn from_dev(auth: &Value) -> Result<Identity, AuthError> {
+fn dev_identity(auth: &Value) -> Result<Identity, AuthError> {
     let user_id = auth
         .get("userId")
         .and_then(Value::as_str)
@@ -136,9 +155,18 @@ fn from_dev(auth: &Value) -> Result<Identity, AuthError> {
     let roles = auth
         .get("roles")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default();
-    Ok(Identity { user_id, name, roles })
+    Ok(Identity {
+        user_id,
+        name,
+        roles,
+    })
 }
 
 #[cfg(test)]
@@ -148,48 +176,92 @@ mod tests {
     use serde_json::json;
 
     fn jwt_auth() -> Authenticator {
-        Authenticator::new(&AuthConfig { mode: AuthMode::Jwt, jwt_secret: "s3cret".into() }).unwrap()
+        Authenticator::new(&AuthConfig {
+            mode: AuthMode::Jwt,
+            jwt_secret: "s3cret".into(),
+        })
+        .unwrap()
     }
 
     fn token(secret: &str, claims: Value) -> String {
-        jsonwebtoken::encode(&Header::default(), &claims, &EncodingKey::from_secret(secret.as_bytes()))
-            .unwrap()
+        jsonwebtoken::encode(
+            &Header::default(),
+            &claims,
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap()
     }
 
     #[test]
     fn valid_token_gives_identity_with_roles() {
-        let t = token("s3cret", json!({"sub": "u1", "name": "Ann", "roles": ["agent"]}));
+        let t = token(
+            "s3cret",
+            json!({"sub": "u1", "name": "Ann", "roles": ["agent"]}),
+        );
         let id = jwt_auth().authenticate(&json!({ "token": t })).unwrap();
-        assert_eq!(id, Identity { user_id: "u1".into(), name: "Ann".into(), roles: vec!["agent".into()] });
+        assert_eq!(
+            id,
+            Identity {
+                user_id: "u1".into(),
+                name: "Ann".into(),
+                roles: vec!["agent".into()]
+            }
+        );
     }
 
     #[test]
     fn token_signed_with_another_secret_is_refused() {
         let t = token("other", json!({"sub": "u1"}));
-        assert!(matches!(jwt_auth().authenticate(&json!({ "token": t })), Err(AuthError::InvalidToken(_))));
+        assert!(matches!(
+            jwt_auth().authenticate(&json!({ "token": t })),
+            Err(AuthError::InvalidToken(_))
+        ));
     }
 
     #[test]
     fn expired_token_is_refused() {
         let exp = jsonwebtoken::get_current_timestamp() - 30;
         let t = token("s3cret", json!({"sub": "u1", "exp": exp}));
-        assert!(matches!(jwt_auth().authenticate(&json!({ "token": t })), Err(AuthError::InvalidToken(_))));
+        assert!(matches!(
+            jwt_auth().authenticate(&json!({ "token": t })),
+            Err(AuthError::InvalidToken(_))
+        ));
     }
 
     #[test]
     fn missing_token_is_refused() {
-        assert_eq!(jwt_auth().authenticate(&json!({})), Err(AuthError::MissingToken));
+        assert_eq!(
+            jwt_auth().authenticate(&json!({})),
+            Err(AuthError::MissingToken)
+        );
     }
 
     #[test]
     fn jwt_mode_without_secret_is_a_config_error() {
-        assert!(Authenticator::new(&AuthConfig { mode: AuthMode::Jwt, jwt_secret: String::new() }).is_err());
+        assert!(
+            Authenticator::new(&AuthConfig {
+                mode: AuthMode::Jwt,
+                jwt_secret: String::new()
+            })
+            .is_err()
+        );
     }
 
     #[test]
     fn dev_mode_takes_user_fields_as_given() {
-        let id = from_dev(&json!({"userId": "a1", "userName": "Al", "roles": ["agent", 3]})).unwrap();
-        assert_eq!(id, Identity { user_id: "a1".into(), name: "Al".into(), roles: vec!["agent".into()] });
-        assert_eq!(from_dev(&json!({"userId": 7})), Err(AuthError::MissingUserId));
+        let id = dev_identity(&json!({"userId": "a1", "userName": "Al", "roles": ["agent", 3]}))
+            .unwrap();
+        assert_eq!(
+            id,
+            Identity {
+                user_id: "a1".into(),
+                name: "Al".into(),
+                roles: vec!["agent".into()]
+            }
+        );
+        assert_eq!(
+            dev_identity(&json!({"userId": 7})),
+            Err(AuthError::MissingUserId)
+        );
     }
 }

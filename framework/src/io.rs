@@ -73,12 +73,18 @@ impl Broadcast {
 
     /// Also send to `room`.
     pub fn to(self, room: impl Into<String>) -> Self {
-        Self { op: self.op.to(room.into()), shared: self.shared }
+        Self {
+            op: self.op.to(room.into()),
+            shared: self.shared,
+        }
     }
 
     /// Do not send to sockets in `room` (a socket id is also a room).
     pub fn except(self, room: impl Into<String>) -> Self {
-        Self { op: self.op.except(room.into()), shared: self.shared }
+        Self {
+            op: self.op.except(room.into()),
+            shared: self.shared,
+        }
     }
 
     /// Sends the event. Sockets whose buffer is full are counted as slow clients; the

@@ -26,7 +26,9 @@ pub(crate) struct CodeLabels {
 
 fn latency_histogram() -> Histogram {
     // 50 µs .. ~1.6 s
-    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.000_05, 2.0, 16))
+    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+        0.000_05, 2.0, 16,
+    ))
 }
 
 /// The host's metric set.
@@ -69,17 +71,35 @@ impl Metrics {
         let slow_clients = Counter::default();
         registry.register("connections", "Sockets connected now", connections.clone());
         registry.register("connects", "Sockets accepted since start", connects.clone());
-        registry.register("events", "Client events handled, by handler and event", events.clone());
+        registry.register(
+            "events",
+            "Client events handled, by handler and event",
+            events.clone(),
+        );
         registry.register(
             "handler_duration_seconds",
             "Time handlers took per event, by handler and event",
             latency.clone(),
         );
-        registry.register("errors", "Errors answered to clients, by code", errors.clone());
-        registry.register("idempotent_replays", "Repeated messageIds answered from cache", replays.clone());
-        registry.register("slow_client", "Messages a full send buffer refused", slow_clients.clone());
+        registry.register(
+            "errors",
+            "Errors answered to clients, by code",
+            errors.clone(),
+        );
+        registry.register(
+            "idempotent_replays",
+            "Repeated messageIds answered from cache",
+            replays.clone(),
+        );
+        registry.register(
+            "slow_client",
+            "Messages a full send buffer refused",
+            slow_clients.clone(),
+        );
         for code in ErrorCode::ALL {
-            let _ = errors.get_or_create(&CodeLabels { code: code.as_str().into() });
+            let _ = errors.get_or_create(&CodeLabels {
+                code: code.as_str().into(),
+            });
         }
         Self {
             registry,
@@ -95,7 +115,10 @@ impl Metrics {
     }
 
     pub(crate) fn route(&self, handler: &str, event: &str) -> RouteMetrics {
-        let labels = EventLabels { handler: handler.into(), event: event.into() };
+        let labels = EventLabels {
+            handler: handler.into(),
+            event: event.into(),
+        };
         RouteMetrics {
             events: self.events.get_or_create(&labels).clone(),
             latency: self.latency.get_or_create(&labels).clone(),
@@ -112,7 +135,11 @@ impl Metrics {
     }
 
     pub(crate) fn error(&self, code: ErrorCode) {
-        self.errors.get_or_create(&CodeLabels { code: code.as_str().into() }).inc();
+        self.errors
+            .get_or_create(&CodeLabels {
+                code: code.as_str().into(),
+            })
+            .inc();
     }
 
     pub(crate) fn replay(&self) {

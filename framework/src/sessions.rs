@@ -52,7 +52,10 @@ impl SessionStore for MemorySessionStore {
     }
 
     async fn sockets(&self, user: &str) -> Vec<SocketId> {
-        self.by_user.get(user).map(|s| s.clone()).unwrap_or_default()
+        self.by_user
+            .get(user)
+            .map(|s| s.clone())
+            .unwrap_or_default()
     }
 
     async fn users(&self) -> usize {

@@ -11,7 +11,8 @@ use serde_json::Value;
 use socketioxide::adapter::LocalAdapter;
 use socketioxide::extract::{AckSender, Data, Event, TryData};
 use socketioxide::handler::{
-    ConnectHandler, DisconnectHandler, FromConnectParts, FromMessageParts, MessageHandler, Value as SioValue,
+    ConnectHandler, DisconnectHandler, FromConnectParts, FromMessageParts, MessageHandler,
+    Value as SioValue,
 };
 
 use crate::core::{Core, Live, user_room};
@@ -43,11 +44,23 @@ impl ConnectHandler<LocalAdapter, ConnectMarker> for Connector {
             return;
         };
         let state = Arc::new(SocketState::new(identity.clone(), &core.config.limits));
-        s.on_fallback(Dispatcher { core: core.clone(), state: state.clone() });
-        s.on_disconnect(Disconnector { core: core.clone(), state: state.clone() });
+        s.on_fallback(Dispatcher {
+            core: core.clone(),
+            state: state.clone(),
+        });
+        s.on_disconnect(Disconnector {
+            core: core.clone(),
+            state: state.clone(),
+        });
         let socket = wrap(core, s.clone(), identity.clone());
         socket.join(user_room(&identity.user_id));
-        core.live.insert(s.id, Live { socket: socket.clone(), state: state.clone() });
+        core.live.insert(
+            s.id,
+            Live {
+                socket: socket.clone(),
+                state: state.clone(),
+            },
+        );
         core.metrics.connected();
         tracing::debug!(socket = %s.id, user = %identity.user_id, "socket connected");
         push(core, &state, Job::Connect(socket));
@@ -62,7 +75,9 @@ impl ConnectHandler<LocalAdapter, ConnectMarker> for Connector {
             if self.core.is_shutting_down() {
                 return Err(Box::new(AuthError::ShuttingDown) as Box<dyn Display + Send>);
             }
-            let auth = Data::<Value>::from_connect_parts(&s, auth).map(|d| d.0).unwrap_or(Value::Null);
+            let auth = Data::<Value>::from_connect_parts(&s, auth)
+                .map(|d| d.0)
+                .unwrap_or(Value::Null);
             match self.core.auth.authenticate(&auth) {
                 Ok(identity) => {
                     s.extensions.insert(Arc::new(identity));
@@ -91,7 +106,9 @@ impl MessageHandler<LocalAdapter, MessageMarker> for Dispatcher {
         let Ok(Event(name)) = Event::from_message_parts(&s, &mut v, &ack_id) else {
             return;
         };
-        let ack = ack_id.map(|_| AckSender::from_message_parts(&s, &mut v, &ack_id).unwrap_or_else(|e| match e {}));
+        let ack = ack_id.map(|_| {
+            AckSender::from_message_parts(&s, &mut v, &ack_id).unwrap_or_else(|e| match e {})
+        });
         let socket = wrap(core, s.clone(), self.state.identity.clone());
         let Some(route) = core.table().events.get(&name).cloned() else {
             tracing::debug!(socket = %s.id, event = %name, "unknown event");
@@ -110,7 +127,16 @@ impl MessageHandler<LocalAdapter, MessageMarker> for Dispatcher {
             Ok(TryData(Ok(payload))) => payload,
             _ => Value::Null,
         };
-        push(core, &self.state, Job::Event { route, socket, payload, ack });
+        push(
+            core,
+            &self.state,
+            Job::Event {
+                route,
+                socket,
+                payload,
+                ack,
+            },
+        );
     }
 }
 
@@ -120,8 +146,21 @@ pub(crate) struct Disconnector {
 }
 
 impl DisconnectHandler<LocalAdapter, DisconnectMarker> for Disconnector {
-    fn call_with_defer(&self, s: Arc<SioSocket>, reason: DisconnectReason, defer: fn(Arc<SioSocket>)) {
+    fn call_with_defer(
+        &self,
+        s: Arc<SioSocket>,
+        reason: DisconnectReason,
+        defer: fn(Arc<SioSocket>),
+    ) {
         let socket = wrap(&self.core, s.clone(), self.state.identity.clone());
-        push(&self.core, &self.state, Job::Disconnect { socket, reason, defer: (defer, s) });
+        push(
+            &self.core,
+            &self.state,
+            Job::Disconnect {
+                socket,
+                reason,
+                defer: (defer, s),
+            },
+        );
     }
 }

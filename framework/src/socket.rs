@@ -28,7 +28,10 @@ pub struct Socket {
 
 impl std::fmt::Debug for Socket {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Socket").field("id", &self.id()).field("user", &self.identity.user_id).finish()
+        f.debug_struct("Socket")
+            .field("id", &self.id())
+            .field("user", &self.identity.user_id)
+            .finish()
     }
 }
 
@@ -101,7 +104,11 @@ impl Socket {
 
     /// The rooms this socket is in.
     pub fn rooms(&self) -> Vec<String> {
-        self.inner.rooms().into_iter().map(|r| r.into_owned()).collect()
+        self.inner
+            .rooms()
+            .into_iter()
+            .map(|r| r.into_owned())
+            .collect()
     }
 
     /// A broadcast to a room, excluding this socket.

@@ -16,8 +16,14 @@ use support::{Recorder, Second, builder};
 async fn two_handlers_with_the_same_name_are_refused() {
     let mut b = builder("");
     b.handler(Recorder::default()).unwrap();
-    let err = b.handler(Recorder::default()).err().expect("duplicate refused");
-    assert!(matches!(err, HostError::DuplicateHandler { name: "recorder" }), "{err}");
+    let err = b
+        .handler(Recorder::default())
+        .err()
+        .expect("duplicate refused");
+    assert!(
+        matches!(err, HostError::DuplicateHandler { name: "recorder" }),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -27,7 +33,7 @@ async fn an_event_claimed_by_two_handlers_fails_start_up() {
     let mut second = Second::new(Arc::default());
     second.claim = "a";
     b.handler(second).unwrap();
-    let err = b.start().await.err().expect("start refused");
+    let err = b.start().await.expect_err("start refused");
     assert!(
         matches!(&err, HostError::InitializeFailed { name: "second", source } if source.to_string().contains("event `a` is claimed by both `recorder` and `second`")),
         "{err}"
@@ -38,16 +44,28 @@ async fn an_event_claimed_by_two_handlers_fails_start_up() {
 async fn failing_initialize_names_the_handler_and_shuts_down_those_before_it() {
     let mut b = builder("");
     let log: Arc<Mutex<Vec<String>>> = Arc::default();
-    let rec = b.handler(Recorder { log: log.clone(), ..Default::default() }).unwrap();
+    let rec = b
+        .handler(Recorder {
+            log: log.clone(),
+            ..Default::default()
+        })
+        .unwrap();
     let mut second = Second::new(log.clone());
     second.fail = true;
     let task_ended = second.task_ended.clone();
     b.handler(second).unwrap();
-    let err = b.start().await.err().expect("start fails");
+    let err = b.start().await.expect_err("start fails");
     let text = err.to_string();
-    assert!(text.contains("handler `second` failed to initialize: database unreachable"), "{text}");
+    assert!(
+        text.contains("handler `second` failed to initialize: database unreachable"),
+        "{text}"
+    );
     assert_eq!(rec.shutdowns.load(Ordering::SeqCst), 1);
-    assert_eq!(task_ended.load(Ordering::SeqCst), 1, "the failed handler's task was stopped");
+    assert_eq!(
+        task_ended.load(Ordering::SeqCst),
+        1,
+        "the failed handler's task was stopped"
+    );
 }
 
 #[tokio::test]
@@ -58,7 +76,10 @@ async fn handlers_are_found_by_type_and_require_names_the_missing_one() {
     assert!(Arc::ptr_eq(&host.handler::<Recorder>().unwrap(), &rec));
     assert!(host.handler::<Second>().is_none());
     let err = host.require::<Second>().err().expect("missing").to_string();
-    assert!(err.contains("support::Second") && err.contains("builder.handler(Second::new(..))"), "{err}");
+    assert!(
+        err.contains("support::Second") && err.contains("builder.handler(Second::new(..))"),
+        "{err}"
+    );
     host.shutdown().await;
 }
 
@@ -76,7 +97,11 @@ async fn a_handler_disabled_in_config_is_not_started_nor_found() {
 async fn every_handler_sees_a_disconnect_in_registration_order() {
     let mut b = builder("");
     let log: Arc<Mutex<Vec<String>>> = Arc::default();
-    b.handler(Recorder { log: log.clone(), ..Default::default() }).unwrap();
+    b.handler(Recorder {
+        log: log.clone(),
+        ..Default::default()
+    })
+    .unwrap();
     b.handler(Second::new(log.clone())).unwrap();
     let server = TestServer::start(b).await;
     let client = server.connect(dev_auth("u1", "U", &[])).await.unwrap();
@@ -91,7 +116,12 @@ async fn every_handler_sees_a_disconnect_in_registration_order() {
 async fn shutdown_cleans_up_connected_sockets_then_stops_tasks_and_handlers_in_reverse() {
     let mut b = builder("");
     let log: Arc<Mutex<Vec<String>>> = Arc::default();
-    let rec = b.handler(Recorder { log: log.clone(), ..Default::default() }).unwrap();
+    let rec = b
+        .handler(Recorder {
+            log: log.clone(),
+            ..Default::default()
+        })
+        .unwrap();
     let second = Second::new(log.clone());
     let task_ended = second.task_ended.clone();
     b.handler(second).unwrap();
@@ -99,13 +129,19 @@ async fn shutdown_cleans_up_connected_sockets_then_stops_tasks_and_handlers_in_r
     let mut client = server.connect(dev_auth("u1", "U", &[])).await.unwrap();
     client.emit_with_ack("a", json!({})).await;
     server.stop().await;
-    assert!(client.wait_disconnect(Duration::from_secs(5)).await, "client saw the disconnect");
+    assert!(
+        client.wait_disconnect(Duration::from_secs(5)).await,
+        "client saw the disconnect"
+    );
     assert_eq!(rec.disconnects.load(Ordering::SeqCst), 1);
     assert_eq!(task_ended.load(Ordering::SeqCst), 1);
-    assert_eq!(*log.lock(), vec!["recorder", "second", "second:shutdown", "recorder:shutdown"]);
+    assert_eq!(
+        *log.lock(),
+        vec!["recorder", "second", "second:shutdown", "recorder:shutdown"]
+    );
 }
 
-pub async fn wait_until(cond: impl Fn() -> bool) {
+async fn wait_until(cond: impl Fn() -> bool) {
     for _ in 0..200 {
         if cond() {
             return;
@@ -113,4 +149,13 @@ pub async fn wait_until(cond: impl Fn() -> bool) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     panic!("condition not reached within 2 s");
+}
+
+#[tokio::test]
+async fn asking_for_the_redis_store_before_cluster_mode_exists_fails_clearly() {
+    let config = plugboard::Config::from_toml("store = \"redis\"").unwrap();
+    let err = plugboard::Plugboard::builder(config)
+        .expect_err("refused")
+        .to_string();
+    assert!(err.contains("store = \"redis\""), "{err}");
 }

@@ -36,8 +36,14 @@ async fn sockets_do_not_wait_for_each_other() {
     let server = TestServer::start(b).await;
     let one = server.connect(dev_auth("u1", "U", &[])).await.unwrap();
     let two = server.connect(dev_auth("u2", "V", &[])).await.unwrap();
-    let (x, y) = tokio::join!(one.emit_with_ack("a", json!({"n": 1})), two.emit_with_ack("b", json!({"n": 2})));
-    assert_eq!((x["ok"].clone(), y["ok"].clone()), (json!(true), json!(true)));
+    let (x, y) = tokio::join!(
+        one.emit_with_ack("a", json!({"n": 1})),
+        two.emit_with_ack("b", json!({"n": 2}))
+    );
+    assert_eq!(
+        (x["ok"].clone(), y["ok"].clone()),
+        (json!(true), json!(true))
+    );
     assert_eq!(rec.seen.lock().len(), 2);
     server.stop().await;
 }

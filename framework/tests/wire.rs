@@ -27,10 +27,21 @@ async fn server(toml: &str) -> (TestServer, std::sync::Arc<Recorder>) {
 #[tokio::test]
 async fn jwt_identity_comes_from_the_token_not_the_payload() {
     let (server, _) = server("[auth]\nmode = \"jwt\"\njwt_secret = \"k\"").await;
-    let t = token("k", json!({"sub": "agent-7", "name": "Ann", "roles": ["agent"]}));
-    let c = server.connect(json!({ "token": t, "userId": "spoofed" })).await.unwrap();
-    let me = c.emit_with_ack("whoami", json!({ "userId": "spoofed" })).await;
-    assert_eq!(me, json!({"userId": "agent-7", "name": "Ann", "roles": ["agent"]}));
+    let t = token(
+        "k",
+        json!({"sub": "agent-7", "name": "Ann", "roles": ["agent"]}),
+    );
+    let c = server
+        .connect(json!({ "token": t, "userId": "spoofed" }))
+        .await
+        .unwrap();
+    let me = c
+        .emit_with_ack("whoami", json!({ "userId": "spoofed" }))
+        .await;
+    assert_eq!(
+        me,
+        json!({"userId": "agent-7", "name": "Ann", "roles": ["agent"]})
+    );
     server.stop().await;
 }
 
@@ -54,14 +65,26 @@ async fn refusal_goes_to_the_ack_or_else_to_a_plugboard_error_event() {
     let (server, _) = server("").await;
     let mut c = server.connect(dev_auth("u1", "U", &[])).await.unwrap();
     let ack = c.emit_with_ack("refuse", json!({})).await;
-    assert_eq!(ack, json!({"ok": false, "error": {"code": "forbidden", "message": "not for you"}}));
+    assert_eq!(
+        ack,
+        json!({"ok": false, "error": {"code": "forbidden", "message": "not for you"}})
+    );
     c.emit("typed", json!({"id": 5})).await;
     let err = c.recv("plugboard:error").await;
     assert_eq!(err["event"], "typed");
     assert_eq!(err["code"], "invalid_payload");
-    assert!(err["message"].as_str().unwrap().contains("invalid type"), "{err}");
+    assert!(
+        err["message"].as_str().unwrap().contains("invalid type"),
+        "{err}"
+    );
     let missing = c.emit_with_ack("typed", json!({})).await;
-    assert!(missing["error"]["message"].as_str().unwrap().contains("missing field `id`"), "{missing}");
+    assert!(
+        missing["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("missing field `id`"),
+        "{missing}"
+    );
     server.stop().await;
 }
 
@@ -69,13 +92,19 @@ async fn refusal_goes_to_the_ack_or_else_to_a_plugboard_error_event() {
 async fn a_repeated_message_id_gets_the_first_answer_and_runs_once() {
     let (server, rec) = server("").await;
     let c = server.connect(dev_auth("u1", "U", &[])).await.unwrap();
-    let first = c.emit_with_ack("count", json!({ "messageId": "m-1" })).await;
-    let again = c.emit_with_ack("count", json!({ "messageId": "m-1" })).await;
+    let first = c
+        .emit_with_ack("count", json!({ "messageId": "m-1" }))
+        .await;
+    let again = c
+        .emit_with_ack("count", json!({ "messageId": "m-1" }))
+        .await;
     assert_eq!(first, json!({"ok": true, "run": 1}));
     assert_eq!(again, first);
     // Without an ack a repeat does nothing at all.
     c.emit("count", json!({ "messageId": "m-1" })).await;
-    let other = c.emit_with_ack("count", json!({ "messageId": "m-2" })).await;
+    let other = c
+        .emit_with_ack("count", json!({ "messageId": "m-2" }))
+        .await;
     assert_eq!(other, json!({"ok": true, "run": 2}));
     assert_eq!(rec.runs.load(Ordering::SeqCst), 2);
     assert_eq!(server.host.stats()["idempotentReplays"], 2);
@@ -87,8 +116,10 @@ async fn message_ids_are_per_user() {
     let (server, rec) = server("").await;
     let a = server.connect(dev_auth("u1", "U", &[])).await.unwrap();
     let b = server.connect(dev_auth("u2", "V", &[])).await.unwrap();
-    a.emit_with_ack("count", json!({ "messageId": "same" })).await;
-    b.emit_with_ack("count", json!({ "messageId": "same" })).await;
+    a.emit_with_ack("count", json!({ "messageId": "same" }))
+        .await;
+    b.emit_with_ack("count", json!({ "messageId": "same" }))
+        .await;
     assert_eq!(rec.runs.load(Ordering::SeqCst), 2);
     server.stop().await;
 }
@@ -109,9 +140,19 @@ async fn kick_old_tells_the_older_socket_and_disconnects_it() {
 #[tokio::test]
 async fn agents_keep_several_tabs_under_kick_old() {
     let (server, _) = server("[sessions]\npolicy = \"kick_old\"").await;
-    let mut one = server.connect(dev_auth("a1", "A", &["agent"])).await.unwrap();
-    let _two = server.connect(dev_auth("a1", "A", &["agent"])).await.unwrap();
-    assert!(one.try_recv("duplicate-connection", Duration::from_millis(300)).await.is_none());
+    let mut one = server
+        .connect(dev_auth("a1", "A", &["agent"]))
+        .await
+        .unwrap();
+    let _two = server
+        .connect(dev_auth("a1", "A", &["agent"]))
+        .await
+        .unwrap();
+    assert!(
+        one.try_recv("duplicate-connection", Duration::from_millis(300))
+            .await
+            .is_none()
+    );
     assert_eq!(server.host.sessions().sockets_of("a1").await.len(), 2);
     server.stop().await;
 }
@@ -134,7 +175,10 @@ async fn renamed_events_are_heard_under_the_frontends_name() {
     let (server, rec) = server("[event_names]\n\"count\" = \"countIt\"").await;
     let c = server.connect(dev_auth("u1", "U", &[])).await.unwrap();
     assert_eq!(c.emit_with_ack("countIt", json!({})).await["ok"], true);
-    assert_eq!(c.emit_with_ack("count", json!({})).await["error"]["code"], "not_found");
+    assert_eq!(
+        c.emit_with_ack("count", json!({})).await["error"]["code"],
+        "not_found"
+    );
     assert_eq!(rec.runs.load(Ordering::SeqCst), 1);
     server.stop().await;
 }
@@ -154,9 +198,18 @@ async fn stats_and_metrics_describe_the_server() {
     let (status, metrics) = server.get("/metrics").await;
     assert_eq!(status, 200);
     assert!(metrics.contains("plugboard_connections 1"), "{metrics}");
-    assert!(metrics.contains(r#"plugboard_events_total{handler="recorder",event="a"} 1"#), "{metrics}");
-    assert!(metrics.contains(r#"plugboard_errors_total{code="forbidden"} 1"#), "{metrics}");
-    assert!(metrics.contains("plugboard_handler_duration_seconds_bucket"), "{metrics}");
+    assert!(
+        metrics.contains(r#"plugboard_events_total{handler="recorder",event="a"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"plugboard_errors_total{code="forbidden"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("plugboard_handler_duration_seconds_bucket"),
+        "{metrics}"
+    );
     assert_eq!(server.get("/healthz").await.0, 200);
     server.stop().await;
 }
@@ -187,7 +240,10 @@ async fn once_shutdown_has_begun_new_sockets_are_refused() {
     match server.connect(dev_auth("late", "L", &[])).await {
         // "server is shutting down" while cleanup runs, "Invalid namespace" once closed.
         Err(ConnectError::Refused(m)) => {
-            assert!(m == "server is shutting down" || m == "Invalid namespace", "{m}")
+            assert!(
+                m == "server is shutting down" || m == "Invalid namespace",
+                "{m}"
+            )
         }
         Err(ConnectError::Transport(_)) => {}
         Ok(_) => panic!("a socket was accepted during shutdown"),

@@ -43,8 +43,16 @@ fn room_name(room: &str) -> Result<String, HandlerError> {
 impl RoomChat {
     /// Sends a message from the host itself to everyone in `room`.
     pub async fn announce(&self, room: &str, text: &str) -> Result<(), HandlerError> {
-        let io = self.io.get().ok_or_else(|| HandlerError::unavailable("room-chat is not started"))?;
-        io.to(room_name(room)?).emit("chat:message", &json!({ "room": room, "from": "host", "text": text })).await;
+        let io = self
+            .io
+            .get()
+            .ok_or_else(|| HandlerError::unavailable("room-chat is not started"))?;
+        io.to(room_name(room)?)
+            .emit(
+                "chat:message",
+                &json!({ "room": room, "from": "host", "text": text }),
+            )
+            .await;
         self.messages.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
@@ -77,7 +85,9 @@ impl Handler for RoomChat {
         let this = self.clone();
         cx.on("chat:join", move |s, req: Join| this.clone().join(s, req))?;
         let this = self.clone();
-        cx.on("chat:message", move |s, req: Message| this.clone().message(s, req))?;
+        cx.on("chat:message", move |s, req: Message| {
+            this.clone().message(s, req)
+        })?;
         Ok(())
     }
 

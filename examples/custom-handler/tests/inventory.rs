@@ -25,11 +25,26 @@ async fn messages_reach_the_room_and_the_host_api_can_announce() {
     let server = TestServer::start(builder).await;
     let ann = server.connect(dev_auth("a", "Ann", &[])).await.unwrap();
     let mut bob = server.connect(dev_auth("b", "Bob", &[])).await.unwrap();
-    assert_eq!(ann.emit_with_ack("chat:join", json!({ "room": "lobby" })).await["ok"], true);
-    assert_eq!(bob.emit_with_ack("chat:join", json!({ "room": "lobby" })).await["ok"], true);
-    ann.emit_with_ack("chat:message", json!({ "room": "lobby", "text": "hi" })).await;
-    assert_eq!(bob.recv("chat:message").await, json!({ "room": "lobby", "from": "Ann", "text": "hi" }));
-    let chat = server.host.require::<plugboard_example_custom_handler::RoomChat>().unwrap();
+    assert_eq!(
+        ann.emit_with_ack("chat:join", json!({ "room": "lobby" }))
+            .await["ok"],
+        true
+    );
+    assert_eq!(
+        bob.emit_with_ack("chat:join", json!({ "room": "lobby" }))
+            .await["ok"],
+        true
+    );
+    ann.emit_with_ack("chat:message", json!({ "room": "lobby", "text": "hi" }))
+        .await;
+    assert_eq!(
+        bob.recv("chat:message").await,
+        json!({ "room": "lobby", "from": "Ann", "text": "hi" })
+    );
+    let chat = server
+        .host
+        .require::<plugboard_example_custom_handler::RoomChat>()
+        .unwrap();
     chat.announce("lobby", "maintenance at 5").await.unwrap();
     assert_eq!(bob.recv("chat:message").await["from"], "host");
     server.stop().await;

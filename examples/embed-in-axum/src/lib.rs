@@ -25,7 +25,10 @@ pub struct Announcement {
     pub text: String,
 }
 
-async fn announce(State(chat): State<Arc<RoomChat>>, Json(a): Json<Announcement>) -> (StatusCode, Json<Value>) {
+async fn announce(
+    State(chat): State<Arc<RoomChat>>,
+    Json(a): Json<Announcement>,
+) -> (StatusCode, Json<Value>) {
     match chat.announce(&a.room, &a.text).await {
         Ok(()) => (StatusCode::OK, Json(json!({ "ok": true }))),
         Err(e) => (StatusCode::BAD_REQUEST, Json(e.to_ack())),

@@ -15,18 +15,35 @@ async fn http(addr: std::net::SocketAddr, req: String) -> String {
 
 #[tokio::test]
 async fn the_apps_own_route_calls_the_handler_api_and_reaches_sockets() {
-    let (host, router) = plugboard_example_embed_in_axum::app(Config::default()).await.unwrap();
+    let (host, router) = plugboard_example_embed_in_axum::app(Config::default())
+        .await
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
 
-    let home = http(addr, format!("GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")).await;
+    let home = http(
+        addr,
+        format!("GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
+    )
+    .await;
     assert!(home.ends_with("my existing app"), "{home}");
-    let stats = http(addr, format!("GET /stats HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")).await;
-    assert!(stats.contains("\"room-chat\"") && stats.contains("\"health-ping\""), "{stats}");
+    let stats = http(
+        addr,
+        format!("GET /stats HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
+    )
+    .await;
+    assert!(
+        stats.contains("\"room-chat\"") && stats.contains("\"health-ping\""),
+        "{stats}"
+    );
 
-    let mut client = Client::connect(addr, dev_auth("u1", "U", &[])).await.unwrap();
-    client.emit_with_ack("chat:join", json!({ "room": "lobby" })).await;
+    let mut client = Client::connect(addr, dev_auth("u1", "U", &[]))
+        .await
+        .unwrap();
+    client
+        .emit_with_ack("chat:join", json!({ "room": "lobby" }))
+        .await;
     let body = r#"{"room":"lobby","text":"deploy at 5"}"#;
     let res = http(
         addr,
@@ -34,6 +51,9 @@ async fn the_apps_own_route_calls_the_handler_api_and_reaches_sockets() {
     )
     .await;
     assert!(res.starts_with("HTTP/1.1 200"), "{res}");
-    assert_eq!(client.recv("chat:message").await, json!({ "room": "lobby", "from": "host", "text": "deploy at 5" }));
+    assert_eq!(
+        client.recv("chat:message").await,
+        json!({ "room": "lobby", "from": "host", "text": "deploy at 5" })
+    );
     host.shutdown().await;
 }

@@ -56,7 +56,9 @@ async fn run(cli: Cli) -> Result<(), HostError> {
         config.bind = bind;
     }
     if cli.config.is_none() {
-        tracing::info!("no --config given: defaults (dev auth, memory store) plus PLUGBOARD_* environment");
+        tracing::info!(
+            "no --config given: defaults (dev auth, memory store) plus PLUGBOARD_* environment"
+        );
     }
     let addr = format!("{}:{}", config.bind, config.port);
     let store = config.store;

@@ -56,13 +56,19 @@ impl Client {
     /// Connects to `addr` with handshake `auth`.
     pub async fn connect(addr: SocketAddr, auth: Value) -> Result<Self, ConnectError> {
         let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
-        let (ws, _) = tokio_tungstenite::connect_async(url).await.map_err(|e| ConnectError::Transport(e.to_string()))?;
+        let (ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .map_err(|e| ConnectError::Transport(e.to_string()))?;
         let (mut sink, mut stream) = ws.split();
         let open = next_text(&mut stream).await?;
         if !open.starts_with('0') {
-            return Err(ConnectError::Transport(format!("expected open packet, got {open}")));
+            return Err(ConnectError::Transport(format!(
+                "expected open packet, got {open}"
+            )));
         }
-        sink.send(Message::text(format!("40{auth}"))).await.map_err(|e| ConnectError::Transport(e.to_string()))?;
+        sink.send(Message::text(format!("40{auth}")))
+            .await
+            .map_err(|e| ConnectError::Transport(e.to_string()))?;
         let sid = loop {
             let msg = next_text(&mut stream).await?;
             if msg == "2" {
@@ -75,7 +81,9 @@ impl Client {
             }
             if let Some(body) = msg.strip_prefix("44") {
                 let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
-                return Err(ConnectError::Refused(v["message"].as_str().unwrap_or(body).to_owned()));
+                return Err(ConnectError::Refused(
+                    v["message"].as_str().unwrap_or(body).to_owned(),
+                ));
             }
         };
         let sink = Arc::new(Mutex::new(sink));
@@ -90,8 +98,16 @@ impl Client {
                     let _ = reader_sink.lock().await.send(Message::text("3")).await;
                 } else if let Some(body) = text.strip_prefix("42") {
                     if let Ok(Value::Array(mut parts)) = serde_json::from_str::<Value>(body) {
-                        let name = parts.first().and_then(Value::as_str).unwrap_or_default().to_owned();
-                        let data = if parts.len() > 1 { parts.swap_remove(1) } else { Value::Null };
+                        let name = parts
+                            .first()
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_owned();
+                        let data = if parts.len() > 1 {
+                            parts.swap_remove(1)
+                        } else {
+                            Value::Null
+                        };
                         let _ = tx.send(Incoming::Event(name, data));
                     }
                 } else if let Some(body) = text.strip_prefix("43") {
@@ -101,10 +117,10 @@ impl Client {
                         .ok()
                         .and_then(|v| v.as_array().and_then(|a| a.first().cloned()))
                         .unwrap_or(Value::Null);
-                    if let Ok(id) = id.parse::<i64>() {
-                        if let Some(waiter) = reader_acks.lock().expect("acks lock").remove(&id) {
-                            let _ = waiter.send(data);
-                        }
+                    if let Ok(id) = id.parse::<i64>()
+                        && let Some(waiter) = reader_acks.lock().expect("acks lock").remove(&id)
+                    {
+                        let _ = waiter.send(data);
                     }
                 } else if text.starts_with("41") {
                     let _ = tx.send(Incoming::Disconnected);
@@ -112,7 +128,14 @@ impl Client {
             }
             let _ = tx.send(Incoming::Closed);
         });
-        Ok(Self { sink, incoming, backlog: VecDeque::new(), acks, next_ack: AtomicI64::new(1), sid })
+        Ok(Self {
+            sink,
+            incoming,
+            backlog: VecDeque::new(),
+            acks,
+            next_ack: AtomicI64::new(1),
+            sid,
+        })
     }
 
     /// Sends an event without ack.
@@ -123,7 +146,8 @@ impl Client {
 
     /// Sends an event with no payload at all (only the name).
     pub async fn emit_bare(&self, event: &str) {
-        self.send_raw(format!("42{}", Value::Array(vec![Value::from(event)]))).await;
+        self.send_raw(format!("42{}", Value::Array(vec![Value::from(event)])))
+            .await;
     }
 
     /// Sends a raw Socket.IO packet text.
@@ -138,20 +162,28 @@ impl Client {
         self.acks.lock().expect("acks lock").insert(id, tx);
         let packet = format!("42{id}{}", Value::Array(vec![Value::from(event), data]));
         self.send_raw(packet).await;
-        tokio::time::timeout(WAIT, rx).await.unwrap_or_else(|_| panic!("no ack for `{event}` within {WAIT:?}")).expect("ack")
+        tokio::time::timeout(WAIT, rx)
+            .await
+            .unwrap_or_else(|_| panic!("no ack for `{event}` within {WAIT:?}"))
+            .expect("ack")
     }
 
     /// Waits for the next occurrence of `event` (other events stay queued for later).
     pub async fn recv(&mut self, event: &str) -> Value {
-        self.try_recv(event, WAIT).await.unwrap_or_else(|| panic!("no `{event}` within {WAIT:?}"))
+        self.try_recv(event, WAIT)
+            .await
+            .unwrap_or_else(|| panic!("no `{event}` within {WAIT:?}"))
     }
 
     /// Waits up to `wait` for `event`.
     pub async fn try_recv(&mut self, event: &str, wait: Duration) -> Option<Value> {
-        if let Some(pos) = self.backlog.iter().position(|m| matches!(m, Incoming::Event(n, _) if n == event)) {
-            if let Some(Incoming::Event(_, v)) = self.backlog.remove(pos) {
-                return Some(v);
-            }
+        if let Some(pos) = self
+            .backlog
+            .iter()
+            .position(|m| matches!(m, Incoming::Event(n, _) if n == event))
+            && let Some(Incoming::Event(_, v)) = self.backlog.remove(pos)
+        {
+            return Some(v);
         }
         let deadline = tokio::time::Instant::now() + wait;
         loop {
@@ -165,7 +197,11 @@ impl Client {
 
     /// Waits until the server disconnects this socket or the transport closes.
     pub async fn wait_disconnect(&mut self, wait: Duration) -> bool {
-        if self.backlog.iter().any(|m| !matches!(m, Incoming::Event(..))) {
+        if self
+            .backlog
+            .iter()
+            .any(|m| !matches!(m, Incoming::Event(..)))
+        {
             return true;
         }
         let deadline = tokio::time::Instant::now() + wait;
@@ -224,7 +260,14 @@ pub(crate) async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).await.expect("read");
     let text = String::from_utf8_lossy(&buf).into_owned();
-    let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
     (status, body)
 }

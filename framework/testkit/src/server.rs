@@ -23,7 +23,9 @@ impl TestServer {
     /// Starts the builder's handlers and serves them.
     pub async fn start(builder: HostBuilder) -> Self {
         let host = builder.start().await.expect("host starts");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
         let (stop, stopped) = oneshot::channel::<()>();
         let serving = host.clone();
@@ -33,7 +35,12 @@ impl TestServer {
             };
             serving.serve(listener, signal).await.expect("serve");
         });
-        Self { addr, host, stop: Some(stop), task: Some(task) }
+        Self {
+            addr,
+            host,
+            stop: Some(stop),
+            task: Some(task),
+        }
     }
 
     /// Connects a client with the given handshake auth.

@@ -6,7 +6,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
-use plugboard::{BoxError, Config, Handler, HandlerError, HostBuilder, InitContext, Plugboard, Reply, Socket, async_trait};
+use plugboard::{
+    BoxError, Config, Handler, HandlerError, HostBuilder, InitContext, Plugboard, Reply, Socket,
+    async_trait,
+};
 use serde_json::{Value, json};
 
 pub fn builder(toml: &str) -> HostBuilder {
@@ -53,8 +56,12 @@ impl Handler for Recorder {
                 Ok(json!({ "ok": true, "run": n }))
             }
         })?;
-        cx.on("refuse", |_s: Socket, _v: Value| async { Err::<Value, _>(HandlerError::forbidden("not for you")) })?;
-        cx.on("typed", |_s: Socket, v: Typed| async move { Ok(json!({ "ok": true, "id": v.id })) as Reply })?;
+        cx.on("refuse", |_s: Socket, _v: Value| async {
+            Err::<Value, _>(HandlerError::forbidden("not for you"))
+        })?;
+        cx.on("typed", |_s: Socket, v: Typed| async move {
+            Ok(json!({ "ok": true, "id": v.id })) as Reply
+        })?;
         cx.on("whoami", |s: Socket, _v: Value| async move {
             let id = s.identity();
             Ok(json!({ "userId": id.user_id, "name": id.name, "roles": id.roles }))
@@ -94,7 +101,12 @@ pub struct Second {
 
 impl Second {
     pub fn new(log: Arc<Mutex<Vec<String>>>) -> Self {
-        Self { log, task_ended: Arc::default(), claim: "second:ev", fail: false }
+        Self {
+            log,
+            task_ended: Arc::default(),
+            claim: "second:ev",
+            fail: false,
+        }
     }
 }
 
@@ -105,7 +117,9 @@ impl Handler for Second {
     }
 
     async fn initialize(self: Arc<Self>, cx: &mut InitContext<'_>) -> Result<(), BoxError> {
-        cx.on(self.claim, |_s: Socket, _v: Value| async { Ok(json!({ "ok": true })) })?;
+        cx.on(self.claim, |_s: Socket, _v: Value| async {
+            Ok(json!({ "ok": true }))
+        })?;
         let log = self.log.clone();
         cx.on_disconnect(move |_s, _r| {
             log.lock().push("second".into());

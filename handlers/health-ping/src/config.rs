@@ -18,6 +18,11 @@ pub struct HealthPingConfig {
 
 impl Default for HealthPingConfig {
     fn default() -> Self {
-        Self { interval_ms: 30_000, max_failures: 3, disconnect_unhealthy: false, rtt_samples: 1024 }
+        Self {
+            interval_ms: 30_000,
+            max_failures: 3,
+            disconnect_unhealthy: false,
+            rtt_samples: 1024,
+        }
     }
 }

@@ -50,12 +50,19 @@ impl Default for HealthPing {
 impl HealthPing {
     /// A handler with the in-memory store; settings come from `[handlers.health_ping]`.
     pub fn new() -> Self {
-        Self::with_store(Arc::new(MemoryHealthStore::new(HealthPingConfig::default().rtt_samples)))
+        Self::with_store(Arc::new(MemoryHealthStore::new(
+            HealthPingConfig::default().rtt_samples,
+        )))
     }
 
     /// A handler with a given store.
     pub fn with_store(store: Arc<dyn HealthStore>) -> Self {
-        Self { config: OnceLock::new(), store, pings: AtomicU64::new(0), disconnected_unhealthy: AtomicU64::new(0) }
+        Self {
+            config: OnceLock::new(),
+            store,
+            pings: AtomicU64::new(0),
+            disconnected_unhealthy: AtomicU64::new(0),
+        }
     }
 
     fn cfg(&self) -> &HealthPingConfig {
@@ -111,7 +118,10 @@ impl HealthPing {
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
 }
 
 fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
@@ -135,7 +145,9 @@ impl Handler for HealthPing {
         }
         let _ = self.config.set(cfg);
         let this = self.clone();
-        cx.on("health-ping", move |socket, req: PingRequest| this.clone().on_ping(socket, req))?;
+        cx.on("health-ping", move |socket, req: PingRequest| {
+            this.clone().on_ping(socket, req)
+        })?;
         let this = self.clone();
         cx.on_connect(move |socket| {
             this.store.track(socket.id(), Instant::now());
@@ -199,9 +211,15 @@ mod tests {
     #[test]
     fn ping_payload_needs_id_and_numeric_timestamp() {
         assert!(serde_json::from_value::<PingRequest>(json!({"timestamp": 1})).is_err());
-        assert!(serde_json::from_value::<PingRequest>(json!({"id": "a", "timestamp": "x"})).is_err());
-        assert!(serde_json::from_value::<PingRequest>(json!({"id": {"a": 1}, "timestamp": 1})).is_err());
-        let ok = serde_json::from_value::<PingRequest>(json!({"id": 7, "timestamp": 1, "rtt": 12.5})).unwrap();
+        assert!(
+            serde_json::from_value::<PingRequest>(json!({"id": "a", "timestamp": "x"})).is_err()
+        );
+        assert!(
+            serde_json::from_value::<PingRequest>(json!({"id": {"a": 1}, "timestamp": 1})).is_err()
+        );
+        let ok =
+            serde_json::from_value::<PingRequest>(json!({"id": 7, "timestamp": 1, "rtt": 12.5}))
+                .unwrap();
         assert_eq!(ok.rtt, Some(12.5));
     }
 }

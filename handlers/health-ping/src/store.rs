@@ -72,17 +72,29 @@ pub struct MemoryHealthStore {
 impl MemoryHealthStore {
     /// A store keeping the last `rtt_samples` round trips.
     pub fn new(rtt_samples: usize) -> Self {
-        Self { sockets: DashMap::new(), rtts: Mutex::new(VecDeque::new()), capacity: rtt_samples.max(1) }
+        Self {
+            sockets: DashMap::new(),
+            rtts: Mutex::new(VecDeque::new()),
+            capacity: rtt_samples.max(1),
+        }
     }
 }
 
 impl HealthStore for MemoryHealthStore {
     fn track(&self, socket: SocketId, now: Instant) {
-        self.sockets.insert(socket, SocketHealth { last_ping: now, last_rtt_ms: None });
+        self.sockets.insert(
+            socket,
+            SocketHealth {
+                last_ping: now,
+                last_rtt_ms: None,
+            },
+        );
     }
 
     fn ping(&self, socket: SocketId, now: Instant, rtt_ms: Option<f64>) -> bool {
-        let Some(mut h) = self.sockets.get_mut(&socket) else { return false };
+        let Some(mut h) = self.sockets.get_mut(&socket) else {
+            return false;
+        };
         h.last_ping = now;
         if let Some(rtt) = rtt_ms {
             h.last_rtt_ms = Some(rtt);
@@ -100,7 +112,10 @@ impl HealthStore for MemoryHealthStore {
     }
 
     fn snapshot(&self) -> Vec<(SocketId, SocketHealth)> {
-        self.sockets.iter().map(|e| (*e.key(), *e.value())).collect()
+        self.sockets
+            .iter()
+            .map(|e| (*e.key(), *e.value()))
+            .collect()
     }
 
     fn rtts(&self) -> Vec<f64> {
@@ -117,7 +132,10 @@ mod tests {
     #[test]
     fn health_follows_missed_pings() {
         let t0 = Instant::now();
-        let h = SocketHealth { last_ping: t0, last_rtt_ms: None };
+        let h = SocketHealth {
+            last_ping: t0,
+            last_rtt_ms: None,
+        };
         assert_eq!(h.classify(t0 + SEC / 2, SEC, 3), Health::Healthy);
         assert_eq!(h.classify(t0 + SEC, SEC, 3), Health::Degraded);
         assert_eq!(h.classify(t0 + 2 * SEC, SEC, 3), Health::Degraded);

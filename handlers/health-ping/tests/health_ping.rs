@@ -20,7 +20,9 @@ async fn server(toml: &str) -> TestServer {
 async fn ping_is_answered_with_pong_to_the_sender_and_the_same_object_in_the_ack() {
     let server = server("").await;
     let mut c = server.connect(dev_auth("u1", "U", &[])).await.unwrap();
-    let ack = c.emit_with_ack("health-ping", json!({ "id": "p1", "timestamp": 1000 })).await;
+    let ack = c
+        .emit_with_ack("health-ping", json!({ "id": "p1", "timestamp": 1000 }))
+        .await;
     let pong = c.recv("health-pong").await;
     assert_eq!(ack, pong);
     assert_eq!(pong["id"], "p1");
@@ -33,7 +35,8 @@ async fn ping_is_answered_with_pong_to_the_sender_and_the_same_object_in_the_ack
 async fn ping_without_ack_still_gets_a_pong() {
     let server = server("").await;
     let mut c = server.connect(dev_auth("u1", "U", &[])).await.unwrap();
-    c.emit("health-ping", json!({ "id": 7, "timestamp": 5, "rtt": 12 })).await;
+    c.emit("health-ping", json!({ "id": 7, "timestamp": 5, "rtt": 12 }))
+        .await;
     assert_eq!(c.recv("health-pong").await["id"], 7);
     let stats = server.host.handler::<HealthPing>().unwrap();
     let s = plugboard::Handler::stats(&*stats);
@@ -46,17 +49,37 @@ async fn ping_without_ack_still_gets_a_pong() {
 async fn invalid_pings_are_refused_and_count_nothing() {
     let server = server("").await;
     let mut c = server.connect(dev_auth("u1", "U", &[])).await.unwrap();
-    for bad in [json!({}), json!({"timestamp": 1}), json!({"id": "x"}), json!({"id": "x", "timestamp": "now"}), json!("ping"), json!({"id": "x", "timestamp": 1, "rtt": -5})] {
+    for bad in [
+        json!({}),
+        json!({"timestamp": 1}),
+        json!({"id": "x"}),
+        json!({"id": "x", "timestamp": "now"}),
+        json!("ping"),
+        json!({"id": "x", "timestamp": 1, "rtt": -5}),
+    ] {
         let ack = c.emit_with_ack("health-ping", bad.clone()).await;
         assert_eq!(ack["ok"], false, "{bad}");
         assert_eq!(ack["error"]["code"], "invalid_payload", "{bad}");
     }
     c.emit("health-ping", json!({ "id": "x" })).await;
     let err = c.recv("plugboard:error").await;
-    assert_eq!((err["event"].as_str(), err["code"].as_str()), (Some("health-ping"), Some("invalid_payload")));
-    assert!(err["message"].as_str().unwrap().contains("timestamp"), "{err}");
-    assert!(c.try_recv("health-pong", Duration::from_millis(100)).await.is_none());
-    assert_eq!(server.host.stats()["handlers"]["health-ping"]["pingsTotal"], 0);
+    assert_eq!(
+        (err["event"].as_str(), err["code"].as_str()),
+        (Some("health-ping"), Some("invalid_payload"))
+    );
+    assert!(
+        err["message"].as_str().unwrap().contains("timestamp"),
+        "{err}"
+    );
+    assert!(
+        c.try_recv("health-pong", Duration::from_millis(100))
+            .await
+            .is_none()
+    );
+    assert_eq!(
+        server.host.stats()["handlers"]["health-ping"]["pingsTotal"],
+        0
+    );
     server.stop().await;
 }
 
@@ -65,14 +88,25 @@ fn any_json() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::from),
         any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)),
+        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null)),
         ".{0,40}".prop_map(Value::from),
     ];
     leaf.prop_recursive(3, 24, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
-            prop::collection::btree_map(prop_oneof![Just("id".to_owned()), Just("timestamp".to_owned()), Just("rtt".to_owned()), "[a-z]{1,6}"], inner, 0..6)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            prop::collection::btree_map(
+                prop_oneof![
+                    Just("id".to_owned()),
+                    Just("timestamp".to_owned()),
+                    Just("rtt".to_owned()),
+                    "[a-z]{1,6}"
+                ],
+                inner,
+                0..6
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
 }
@@ -95,17 +129,25 @@ async fn random_json_never_breaks_the_server_nor_its_state() {
         }
     }
     // Still serving, and the state only moved for the pings that were valid.
-    let ok = c.emit_with_ack("health-ping", json!({ "id": "after", "timestamp": 1 })).await;
+    let ok = c
+        .emit_with_ack("health-ping", json!({ "id": "after", "timestamp": 1 }))
+        .await;
     assert_eq!(ok["id"], "after");
     let stats = &server.host.stats()["handlers"]["health-ping"];
     assert_eq!(stats["pingsTotal"], valid + 1);
-    assert_eq!(stats["sockets"], json!({"healthy": 1, "degraded": 0, "unhealthy": 0}));
+    assert_eq!(
+        stats["sockets"],
+        json!({"healthy": 1, "degraded": 0, "unhealthy": 0})
+    );
     server.stop().await;
 }
 
 #[tokio::test]
 async fn a_silent_socket_turns_degraded_then_unhealthy_and_is_disconnected_when_configured() {
-    let server = server("[handlers.health_ping]\ninterval_ms = 100\nmax_failures = 3\ndisconnect_unhealthy = true").await;
+    let server = server(
+        "[handlers.health_ping]\ninterval_ms = 100\nmax_failures = 3\ndisconnect_unhealthy = true",
+    )
+    .await;
     let mut quiet = server.connect(dev_auth("u1", "U", &[])).await.unwrap();
     let mut degraded_seen = false;
     for _ in 0..100 {
@@ -117,8 +159,14 @@ async fn a_silent_socket_turns_degraded_then_unhealthy_and_is_disconnected_when_
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(degraded_seen, "socket became degraded after a missed ping");
-    assert!(quiet.wait_disconnect(Duration::from_secs(3)).await, "unhealthy socket disconnected");
-    assert_eq!(server.host.stats()["handlers"]["health-ping"]["disconnectedUnhealthy"], 1);
+    assert!(
+        quiet.wait_disconnect(Duration::from_secs(3)).await,
+        "unhealthy socket disconnected"
+    );
+    assert_eq!(
+        server.host.stats()["handlers"]["health-ping"]["disconnectedUnhealthy"],
+        1
+    );
     server.stop().await;
 }
 
@@ -126,10 +174,13 @@ async fn a_silent_socket_turns_degraded_then_unhealthy_and_is_disconnected_when_
 async fn a_socket_that_leaves_leaves_no_health_entry() {
     let server = server("").await;
     let c = server.connect(dev_auth("u1", "U", &[])).await.unwrap();
-    c.emit_with_ack("health-ping", json!({ "id": "p", "timestamp": 1 })).await;
+    c.emit_with_ack("health-ping", json!({ "id": "p", "timestamp": 1 }))
+        .await;
     c.close().await;
     for _ in 0..200 {
-        if server.host.stats()["handlers"]["health-ping"]["sockets"] == json!({"healthy": 0, "degraded": 0, "unhealthy": 0}) {
+        if server.host.stats()["handlers"]["health-ping"]["sockets"]
+            == json!({"healthy": 0, "degraded": 0, "unhealthy": 0})
+        {
             server.stop().await;
             return;
         }
