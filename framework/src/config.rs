@@ -270,7 +270,7 @@ impl Config {
         // (test settings, binary paths) do not trip `deny_unknown_fields`.
         let env = Env::prefixed("PLUGBOARD_").split("__").filter(|key| {
             let top = key.as_str().split('.').next().unwrap_or_default();
-            TOP_LEVEL_KEYS.contains(&top)
+            TOP_LEVEL_KEYS.iter().any(|k| k.eq_ignore_ascii_case(top))
         });
         Self::extract(fig.merge(env))
     }
@@ -328,6 +328,23 @@ mod tests {
         assert!(!c.handler_enabled("health-ping"));
         assert_eq!(c.handler_section("health-ping")["interval_ms"], 5);
         assert!(c.handler_enabled("timeline"));
+    }
+
+    #[test]
+    fn environment_overrides_the_file_and_ignores_unrelated_variables() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("plugboard.toml", "port = 4000\n[auth]\nmode = \"dev\"")?;
+            jail.set_env("PLUGBOARD_AUTH__MODE", "jwt");
+            jail.set_env("PLUGBOARD_AUTH__JWT_SECRET", "s");
+            jail.set_env("PLUGBOARD_HANDLERS__HEALTH_PING__INTERVAL_MS", "5");
+            jail.set_env("PLUGBOARD_TEST_REDIS_URL", "redis://elsewhere");
+            let c = Config::load(Some(Path::new("plugboard.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(c.port, 4000);
+            assert_eq!(c.auth.mode, AuthMode::Jwt);
+            assert_eq!(c.auth.jwt_secret, "s");
+            assert_eq!(c.handler_section("health-ping")["interval_ms"], 5);
+            Ok(())
+        });
     }
 
     #[test]
