@@ -3,7 +3,7 @@
 mod support;
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -42,18 +42,7 @@ async fn an_event_claimed_by_two_handlers_fails_start_up() {
 
 #[tokio::test]
 async fn failing_initialize_names_the_handler_and_shuts_down_those_before_it() {
-    let mut b = builder("");
-    let log: Arc<Mutex<Vec<String>>> = Arc::default();
-    let rec = b
-        .handler(Recorder {
-            log: log.clone(),
-            ..Default::default()
-        })
-        .unwrap();
-    let mut second = Second::new(log.clone());
-    second.fail = true;
-    let task_ended = second.task_ended.clone();
-    b.handler(second).unwrap();
+    let (b, _log, rec, task_ended) = recorder_then_second(true);
     let err = b.start().await.expect_err("start fails");
     let text = err.to_string();
     assert!(
@@ -95,14 +84,7 @@ async fn a_handler_disabled_in_config_is_not_started_nor_found() {
 
 #[tokio::test]
 async fn every_handler_sees_a_disconnect_in_registration_order() {
-    let mut b = builder("");
-    let log: Arc<Mutex<Vec<String>>> = Arc::default();
-    b.handler(Recorder {
-        log: log.clone(),
-        ..Default::default()
-    })
-    .unwrap();
-    b.handler(Second::new(log.clone())).unwrap();
+    let (b, log, _, _) = recorder_then_second(false);
     let server = TestServer::start(b).await;
     let client = server.connect(dev_auth("u1", "U", &[])).await.unwrap();
     client.emit_with_ack("a", json!({})).await;
@@ -114,17 +96,7 @@ async fn every_handler_sees_a_disconnect_in_registration_order() {
 
 #[tokio::test]
 async fn shutdown_cleans_up_connected_sockets_then_stops_tasks_and_handlers_in_reverse() {
-    let mut b = builder("");
-    let log: Arc<Mutex<Vec<String>>> = Arc::default();
-    let rec = b
-        .handler(Recorder {
-            log: log.clone(),
-            ..Default::default()
-        })
-        .unwrap();
-    let second = Second::new(log.clone());
-    let task_ended = second.task_ended.clone();
-    b.handler(second).unwrap();
+    let (b, log, rec, task_ended) = recorder_then_second(false);
     let server = TestServer::start(b).await;
     let mut client = server.connect(dev_auth("u1", "U", &[])).await.unwrap();
     client.emit_with_ack("a", json!({})).await;
@@ -139,6 +111,27 @@ async fn shutdown_cleans_up_connected_sockets_then_stops_tasks_and_handlers_in_r
         *log.lock(),
         vec!["recorder", "second", "second:shutdown", "recorder:shutdown"]
     );
+}
+
+type Log = Arc<Mutex<Vec<String>>>;
+
+/// A builder with `Recorder` then `Second` (failing its initialize when `fail`), sharing a log.
+fn recorder_then_second(
+    fail: bool,
+) -> (plugboard::HostBuilder, Log, Arc<Recorder>, Arc<AtomicUsize>) {
+    let mut b = builder("");
+    let log: Log = Arc::default();
+    let rec = b
+        .handler(Recorder {
+            log: log.clone(),
+            ..Default::default()
+        })
+        .unwrap();
+    let mut second = Second::new(log.clone());
+    second.fail = fail;
+    let task_ended = second.task_ended.clone();
+    b.handler(second).unwrap();
+    (b, log, rec, task_ended)
 }
 
 async fn wait_until(cond: impl Fn() -> bool) {
