@@ -10,6 +10,7 @@ use clap::Parser;
 use plugboard::{Config, HostError, Plugboard, shutdown_signal};
 // Standard handlers register themselves through inventory; naming each crate once links it.
 use plugboard_health_ping as _;
+use plugboard_timeline as _;
 
 /// plugboard: real-time handler modules on a Socket.IO-compatible server.
 #[derive(Debug, Parser)]
@@ -68,7 +69,7 @@ async fn run(cli: Cli) -> Result<(), HostError> {
     let host = builder.start().await?;
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, handlers, ?store, ?auth, "plugboard listening addr={addr}");
+    tracing::info!(%addr, handlers, ?store, ?auth, "plugboard listening");
     host.serve(listener, signal).await?;
     tracing::info!("plugboard stopped");
     Ok(())
