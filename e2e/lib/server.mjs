@@ -7,16 +7,18 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const BIN = process.env.PLUGBOARD_BIN ?? path.resolve(here, '../../target/debug/plugboard');
+/** The embed-in-axum example: an existing app that calls handler APIs from Rust. */
+export const EMBED_BIN = process.env.PLUGBOARD_EMBED_BIN ?? path.resolve(here, '../../target/debug/embed-in-axum');
 
 /**
  * Starts plugboard with the given TOML config on a free loopback port.
  * Resolves once it logs `listening addr=...`.
  */
-export async function startServer({ toml = '', env = {}, args = [] } = {}) {
+export async function startServer({ toml = '', env = {}, args = [], bin = BIN } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'plugboard-e2e-'));
   const config = path.join(dir, 'plugboard.toml');
   writeFileSync(config, toml);
-  const proc = spawn(BIN, ['--config', config, '--port', '0', ...args], {
+  const proc = spawn(bin, ['--config', config, '--port', '0', ...args], {
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

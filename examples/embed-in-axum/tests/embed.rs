@@ -1,4 +1,5 @@
-//! The embedding app serves its own routes and plugboard's, and its route reaches sockets.
+//! The embedding app serves its own routes and plugboard's, and its route reaches sockets
+//! through the timeline handler's Rust API.
 
 use plugboard::Config;
 use plugboard_testkit::{Client, dev_auth};
@@ -14,7 +15,7 @@ async fn http(addr: std::net::SocketAddr, req: String) -> String {
 }
 
 #[tokio::test]
-async fn the_apps_own_route_calls_the_handler_api_and_reaches_sockets() {
+async fn the_apps_own_route_calls_the_timeline_api_and_reaches_followers() {
     let (host, router) = plugboard_example_embed_in_axum::app(Config::default())
         .await
         .unwrap();
@@ -27,33 +28,43 @@ async fn the_apps_own_route_calls_the_handler_api_and_reaches_sockets() {
         format!("GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
     )
     .await;
-    assert!(home.ends_with("my existing app"), "{home}");
+    assert!(home.ends_with("my existing CRM"), "{home}");
     let stats = http(
         addr,
         format!("GET /stats HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
     )
     .await;
     assert!(
-        stats.contains("\"room-chat\"") && stats.contains("\"health-ping\""),
+        stats.contains("\"timeline\"") && stats.contains("\"health-ping\""),
         "{stats}"
     );
 
     let mut client = Client::connect(addr, dev_auth("u1", "U", &[]))
         .await
         .unwrap();
-    client
-        .emit_with_ack("chat:join", json!({ "room": "lobby" }))
+    let sub = client
+        .emit_with_ack(
+            "timeline:subscribe",
+            json!({ "entityType": "client", "entityId": "42" }),
+        )
         .await;
-    let body = r#"{"room":"lobby","text":"deploy at 5"}"#;
+    assert_eq!(sub["ok"], true);
+    let body = r#"{"text":"called back"}"#;
     let res = http(
         addr,
-        format!("POST /announcements HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()),
+        format!(
+            "POST /crm/client/42/notes HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
     )
     .await;
-    assert!(res.starts_with("HTTP/1.1 200"), "{res}");
+    assert!(res.starts_with("HTTP/1.1 201"), "{res}");
+    assert!(res.contains("\"delivered\":1"), "{res}");
+    let got = client.recv("timeline:new_item").await;
     assert_eq!(
-        client.recv("chat:message").await,
-        json!({ "room": "lobby", "from": "host", "text": "deploy at 5" })
+        (got["entityType"].as_str(), got["entityId"].as_str()),
+        (Some("client"), Some("42"))
     );
+    assert_eq!(got["item"]["text"], "called back");
     host.shutdown().await;
 }
