@@ -32,7 +32,8 @@ impl std::fmt::Debug for Io {
 }
 
 impl Io {
-    /// A broadcast to every socket in `room`.
+    /// A broadcast to every socket in `room`; `room` may be a socket id
+    /// (`id.to_string()`) to reach one socket.
     pub fn to(&self, room: impl Into<String>) -> Broadcast {
         Broadcast::new(self.io.to(room.into()), self.shared.clone())
     }
@@ -79,7 +80,8 @@ impl Broadcast {
         }
     }
 
-    /// Do not send to sockets in `room` (a socket id is also a room).
+    /// Do not send to sockets in `room`. Every socket is in a room named by its id
+    /// (`socket.id().to_string()`), so this also excludes single sockets.
     pub fn except(self, room: impl Into<String>) -> Self {
         Self {
             op: self.op.except(room.into()),

@@ -53,6 +53,9 @@ impl ConnectHandler<LocalAdapter, ConnectMarker> for Connector {
             state: state.clone(),
         });
         let socket = wrap(core, s.clone(), identity.clone());
+        // As in Node Socket.IO, every socket is in a room named by its own id, so
+        // `to(id)` / `except(id)` address one socket (on any node once clustered).
+        socket.join(s.id.to_string());
         socket.join(user_room(&identity.user_id));
         core.live.insert(
             s.id,

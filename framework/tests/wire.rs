@@ -251,3 +251,35 @@ async fn once_shutdown_has_begun_new_sockets_are_refused() {
     assert_eq!(server.get("/healthz").await.0, 503);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn every_socket_is_in_a_room_named_by_its_id_and_its_users_room() {
+    let (server, _) = server("").await;
+    let mut one = server.connect(dev_auth("u1", "U", &[])).await.unwrap();
+    let mut two = server.connect(dev_auth("u1", "U", &[])).await.unwrap();
+    let io = server.host.io();
+    io.to(one.sid.clone())
+        .emit("direct", &json!({ "n": 1 }))
+        .await;
+    assert_eq!(one.recv("direct").await, json!({ "n": 1 }));
+    assert!(
+        two.try_recv("direct", Duration::from_millis(200))
+            .await
+            .is_none()
+    );
+    io.to(plugboard::user_room("u1"))
+        .except(one.sid.clone())
+        .emit("others", &json!({}))
+        .await;
+    assert!(
+        two.try_recv("others", Duration::from_secs(2))
+            .await
+            .is_some()
+    );
+    assert!(
+        one.try_recv("others", Duration::from_millis(200))
+            .await
+            .is_none()
+    );
+    server.stop().await;
+}
