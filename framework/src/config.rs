@@ -331,6 +331,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail closure returns figment::Error
     fn environment_overrides_the_file_and_ignores_unrelated_variables() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("plugboard.toml", "port = 4000\n[auth]\nmode = \"dev\"")?;
