@@ -271,7 +271,12 @@ async fn execute(
                 socket.on_buffer_full(&route.event);
             }
         }
-        (None, Some(e)) => send_error_event(&socket, &route.event, &e),
+        (None, Some(e)) => match &e.no_ack_event {
+            Some((event, payload)) => {
+                socket.emit(event, payload);
+            }
+            None => send_error_event(&socket, &route.event, &e),
+        },
         (None, None) => {}
     }
     if let Some(id) = replay_key {

@@ -141,6 +141,9 @@ pub struct HandlerError {
     pub message: Cow<'static, str>,
     /// Extra fields merged into the error object (e.g. the current `status` on a conflict).
     pub details: Option<Map<String, Value>>,
+    /// When the client sent no ack: the event (and payload) to send instead of
+    /// `plugboard:error`, for frontends that listen to an error event of their own.
+    pub no_ack_event: Option<(Cow<'static, str>, Value)>,
 }
 
 impl HandlerError {
@@ -150,6 +153,7 @@ impl HandlerError {
             code,
             message: message.into(),
             details: None,
+            no_ack_event: None,
         }
     }
     /// `invalid_payload`.
@@ -186,6 +190,14 @@ impl HandlerError {
         self.details
             .get_or_insert_with(Map::new)
             .insert(key.to_owned(), value.into());
+        self
+    }
+
+    /// Without an ack, send `event` with `payload` to the socket instead of
+    /// `plugboard:error` (e.g. live-queue's `staged-call-error` `{ error, code }`). With an
+    /// ack, the ack still gets `{ ok: false, error }`.
+    pub fn or_emit(mut self, event: impl Into<Cow<'static, str>>, payload: Value) -> Self {
+        self.no_ack_event = Some((event.into(), payload));
         self
     }
 

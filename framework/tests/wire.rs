@@ -283,3 +283,31 @@ async fn every_socket_is_in_a_room_named_by_its_id_and_its_users_room() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_handler_may_name_its_own_error_event_for_clients_without_ack() {
+    let (server, _) = server("").await;
+    let mut c = server.connect(dev_auth("u1", "U", &[])).await.unwrap();
+    let ack = c.emit_with_ack("refuse-own", json!({})).await;
+    assert_eq!(
+        ack,
+        json!({"ok": false, "error": {"code": "busy", "message": "You are busy"}})
+    );
+    assert!(
+        c.try_recv("own-error", Duration::from_millis(200))
+            .await
+            .is_none(),
+        "nothing besides the ack"
+    );
+    c.emit("refuse-own", json!({})).await;
+    assert_eq!(
+        c.recv("own-error").await,
+        json!({"error": "You are busy", "code": "busy"})
+    );
+    assert!(
+        c.try_recv("plugboard:error", Duration::from_millis(200))
+            .await
+            .is_none()
+    );
+    server.stop().await;
+}

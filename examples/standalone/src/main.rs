@@ -11,6 +11,7 @@ use plugboard::{Config, HostError, Plugboard, shutdown_signal};
 // Standard handlers register themselves through inventory; naming each crate once links it.
 use plugboard_health_ping as _;
 use plugboard_ticket_collision as _;
+use plugboard_live_queue as _;
 use plugboard_timeline as _;
 
 /// plugboard: real-time handler modules on a Socket.IO-compatible server.

@@ -59,6 +59,11 @@ impl Handler for Recorder {
         cx.on("refuse", |_s: Socket, _v: Value| async {
             Err::<Value, _>(HandlerError::forbidden("not for you"))
         })?;
+        cx.on("refuse-own", |_s: Socket, _v: Value| async {
+            let e = HandlerError::busy("You are busy");
+            let payload = json!({ "error": e.message, "code": "busy" });
+            Err::<Value, _>(e.or_emit("own-error", payload))
+        })?;
         cx.on("typed", |_s: Socket, v: Typed| async move {
             Ok(json!({ "ok": true, "id": v.id })) as Reply
         })?;

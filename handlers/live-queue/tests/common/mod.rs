@@ -1,0 +1,67 @@
+//! Shared test helpers.
+
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use plugboard::{Config, Plugboard};
+use plugboard_live_queue::LiveQueue;
+use plugboard_testkit::{Client, TestServer, dev_auth};
+use serde_json::{Value, json};
+
+/// A server with only the live-queue handler and fast timers.
+pub async fn server(extra: &str) -> (TestServer, Arc<LiveQueue>) {
+    let toml = format!("[handlers.live_queue]\nmatch_delay_ms = 5\nstats_refresh_ms = 50\n{extra}");
+    let mut b = Plugboard::builder(Config::from_toml(&toml).unwrap()).unwrap();
+    let lq = b.handler(LiveQueue::new()).unwrap();
+    (TestServer::start(b).await, lq)
+}
+
+/// A server whose extra config is a full TOML (with its own `[handlers.live_queue]`).
+pub async fn server_toml(toml: &str) -> (TestServer, Arc<LiveQueue>) {
+    let mut b = Plugboard::builder(Config::from_toml(toml).unwrap()).unwrap();
+    let lq = b.handler(LiveQueue::new()).unwrap();
+    (TestServer::start(b).await, lq)
+}
+
+pub async fn user(server: &TestServer, id: &str) -> Client {
+    server
+        .connect(dev_auth(id, &id.to_uppercase(), &[]))
+        .await
+        .unwrap()
+}
+
+pub async fn join(c: &Client, prefs: Value) -> Value {
+    c.emit_with_ack("live-call:join-queue", prefs).await
+}
+
+/// Two users matched through the queue; returns the match id.
+pub async fn matched(a: &mut Client, b: &mut Client) -> String {
+    assert_eq!(join(a, Value::Null).await["ok"], true);
+    assert_eq!(join(b, Value::Null).await["ok"], true);
+    let fa = a.recv("live-call:match-found").await;
+    let fb = b.recv("live-call:match-found").await;
+    assert_eq!(fa["matchId"], fb["matchId"]);
+    fa["matchId"].as_str().unwrap().to_owned()
+}
+
+/// Polls `cond` (host state has no event to await) until true or 5 s pass.
+pub async fn eventually<F, Fut>(what: &str, cond: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    for _ in 0..500 {
+        if cond().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("never became true: {what}");
+}
+
+pub fn call(match_id: &str, callee: &str) -> Value {
+    json!({ "matchId": match_id, "calleeId": callee, "stage": "video" })
+}
