@@ -4,7 +4,8 @@
 //! one synchronous fallback handler per socket that appends each event to the socket's
 //! queue; a drain task (started only while the queue is non-empty) runs the jobs one after
 //! another. Different sockets drain in parallel. Connect hooks are the first job and the
-//! disconnect cleanup the last, so a handler never sees an event after its cleanup.
+//! disconnect cleanup the last: events that arrived before the disconnect still run, and a
+//! handler never sees an event after its cleanup.
 
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
@@ -140,11 +141,10 @@ async fn run(core: &Arc<Core>, state: &Arc<SocketState>, job: Job) {
             payload,
             ack,
         } => {
-            // Events that arrived before a disconnect but run after it are dropped: the
-            // client is gone, and running them would leave state behind the cleanup.
-            if socket.connected() && !core.is_shutting_down() {
-                execute(core, &route, socket, payload, ack).await;
-            }
+            // An event that arrived before its socket's disconnect still runs, as on a
+            // Node server (a deny sent just before a tab closes must land); the disconnect
+            // cleanup is queued behind it, so whatever it creates is cleaned up right after.
+            execute(core, &route, socket, payload, ack).await;
         }
         Job::Disconnect {
             socket,

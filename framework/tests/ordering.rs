@@ -47,3 +47,28 @@ async fn sockets_do_not_wait_for_each_other() {
     assert_eq!(rec.seen.lock().len(), 2);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_sent_just_before_a_disconnect_are_still_handled_before_the_cleanup() {
+    let mut b = builder("[limits]\nevents_per_second = 0");
+    let rec = b.handler(Recorder::default()).unwrap();
+    let server = TestServer::start(b).await;
+    let client = server.connect(dev_auth("u1", "U", &[])).await.unwrap();
+    for n in 0..200u64 {
+        client.emit("a", json!({ "n": n })).await;
+    }
+    client.close().await;
+    for _ in 0..500 {
+        if rec.disconnects.load(std::sync::atomic::Ordering::SeqCst) == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(rec.disconnects.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(
+        rec.seen.lock().len(),
+        200,
+        "every event that arrived before the disconnect ran"
+    );
+    server.stop().await;
+}

@@ -50,7 +50,18 @@ impl TestServer {
 
     /// GETs a path and returns the status and body.
     pub async fn get(&self, path: &str) -> (u16, String) {
-        crate::client::http_get(self.addr, path).await
+        crate::client::http_request(self.addr, "GET", path, None, &[]).await
+    }
+
+    /// Sends an HTTP request with a JSON body and returns the status and body.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: &Value,
+        headers: &[(&str, &str)],
+    ) -> (u16, String) {
+        crate::client::http_request(self.addr, method, path, Some(&body.to_string()), headers).await
     }
 
     /// Runs the graceful shutdown and waits for it.

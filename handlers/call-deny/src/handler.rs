@@ -1,0 +1,243 @@
+//! The [`CallDeny`] handler: socket events, the agents room, disconnect clean-up and the
+//! sweeper of ring timeouts.
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use plugboard::{
+    BoxError, CancellationToken, Handler, InitContext, Io, Reply, Sessions, Socket, async_trait,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio_util::task::TaskTracker;
+
+use crate::api::{Via, now_ms};
+use crate::stats::Counters;
+use crate::{Actor, CallDenyConfig, CallStatus, CallStore, EndReason, MemoryCallStore};
+
+/// The room every socket of an agent joins: `call:incoming` and `call:removed` go there.
+pub const AGENTS_ROOM: &str = "agents";
+
+/// `call:request` payload (an event without payload counts as `{}`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestPayload {
+    /// The caller's own id for this request (a retry with it returns the same call).
+    #[serde(default)]
+    pub request_id: Option<String>,
+    /// The user called; absent: every agent.
+    #[serde(default)]
+    pub target_id: Option<String>,
+}
+
+/// `call:deny` payload: at least one of the ids.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DenyPayload {
+    /// The call id.
+    #[serde(default)]
+    pub call_id: Option<String>,
+    /// The caller's request id.
+    #[serde(default)]
+    pub request_id: Option<String>,
+}
+
+/// `call:accept`, `call:end`, `call:cancel` payload.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallIdPayload {
+    /// The call id.
+    pub call_id: String,
+}
+
+/// Incoming calls for agents, idempotent deny over socket and HTTP, and a call lifecycle
+/// that leaves nothing ringing when a party goes away.
+pub struct CallDeny {
+    pub(crate) store: Arc<dyn CallStore>,
+    pub(crate) config: OnceLock<CallDenyConfig>,
+    pub(crate) io: OnceLock<Io>,
+    pub(crate) sessions: OnceLock<Sessions>,
+    pub(crate) counters: Counters,
+    /// user -> epoch of the disconnect grace waiting for that user.
+    pub(crate) pending: Mutex<HashMap<String, u64>>,
+    pub(crate) epochs: AtomicU64,
+    pub(crate) tasks: TaskTracker,
+    pub(crate) stop: OnceLock<CancellationToken>,
+}
+
+impl Default for CallDeny {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CallDeny {
+    /// A handler on the in-memory store; settings come from `[handlers.call_deny]`.
+    pub fn new() -> Self {
+        Self::with_store(Arc::new(MemoryCallStore::new()))
+    }
+
+    /// A handler on a given store.
+    pub fn with_store(store: Arc<dyn CallStore>) -> Self {
+        Self {
+            store,
+            config: OnceLock::new(),
+            io: OnceLock::new(),
+            sessions: OnceLock::new(),
+            counters: Counters::default(),
+            pending: Mutex::new(HashMap::new()),
+            epochs: AtomicU64::new(0),
+            tasks: TaskTracker::new(),
+            stop: OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn cfg(&self) -> &CallDenyConfig {
+        self.config.get_or_init(CallDenyConfig::default)
+    }
+
+    pub(crate) fn pending_disconnects(&self) -> usize {
+        self.pending.lock().len()
+    }
+
+    pub(crate) fn actor(&self, socket: &Socket) -> Actor {
+        Actor::User {
+            id: socket.user_id().to_owned(),
+            agent: socket.identity().has_role(&self.cfg().agent_role),
+        }
+    }
+
+    async fn on_request(self: Arc<Self>, socket: Socket, p: Option<RequestPayload>) -> Reply {
+        let p = p.unwrap_or_default();
+        let out = self
+            .open_call(socket.user_id(), p.target_id, p.request_id)
+            .await?;
+        Ok(out.ack())
+    }
+
+    async fn on_deny(self: Arc<Self>, socket: Socket, p: DenyPayload) -> Reply {
+        let call = self.call_ref(p.call_id, p.request_id)?;
+        let out = self
+            .deny_as(&call, self.actor(&socket), Via::Socket)
+            .await?;
+        Ok(out.ack())
+    }
+
+    async fn on_move(self: Arc<Self>, socket: Socket, p: CallIdPayload, to: CallStatus) -> Reply {
+        let call = self.call_ref(Some(p.call_id), None)?;
+        let reason = (to == CallStatus::Ended).then_some(EndReason::Hangup);
+        let out = self
+            .move_call(&call, to, self.actor(&socket), reason)
+            .await?;
+        Ok(out.ack())
+    }
+
+    async fn sweep(&self) {
+        const BATCH: usize = 1000;
+        let now = now_ms();
+        loop {
+            match self.store.expire(now, BATCH).await {
+                Ok(calls) => {
+                    let n = calls.len();
+                    for call in &calls {
+                        self.counters.applied(call.status);
+                        self.announce(call).await;
+                    }
+                    if n < BATCH {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(handler = "call-deny", error = %e, "ring timeout sweep failed");
+                    break;
+                }
+            }
+        }
+        let before = now.saturating_sub(self.cfg().retention_ms);
+        if let Err(e) = self.store.purge_finished(before, 10 * BATCH).await {
+            tracing::warn!(handler = "call-deny", error = %e, "retention purge failed");
+        }
+    }
+}
+
+#[async_trait]
+impl Handler for CallDeny {
+    fn name(&self) -> &'static str {
+        "call-deny"
+    }
+
+    async fn initialize(self: Arc<Self>, cx: &mut InitContext<'_>) -> Result<(), BoxError> {
+        let cfg: CallDenyConfig = cx.config()?;
+        cfg.validate()?;
+        let _ = self.config.set(cfg);
+        let _ = self.io.set(cx.io());
+        let _ = self.sessions.set(cx.sessions());
+
+        let this = self.clone();
+        cx.on("call:request", move |s, p: Option<RequestPayload>| {
+            this.clone().on_request(s, p)
+        })?;
+        let this = self.clone();
+        cx.on("call:deny", move |s, p: DenyPayload| {
+            this.clone().on_deny(s, p)
+        })?;
+        for (event, to) in [
+            ("call:accept", CallStatus::Accepted),
+            ("call:end", CallStatus::Ended),
+            ("call:cancel", CallStatus::Cancelled),
+        ] {
+            let this = self.clone();
+            cx.on(event, move |s, p: CallIdPayload| {
+                this.clone().on_move(s, p, to)
+            })?;
+        }
+
+        let this = self.clone();
+        cx.on_connect(move |socket| {
+            if socket.identity().has_role(&this.cfg().agent_role) {
+                socket.join(AGENTS_ROOM);
+            }
+            this.pending.lock().remove(socket.user_id());
+            std::future::ready(())
+        });
+        let this = self.clone();
+        cx.on_disconnect(move |socket, reason| this.clone().on_socket_gone(socket, reason));
+
+        crate::http::routes(&self, cx)?;
+
+        let this = self.clone();
+        let every = Duration::from_millis(self.cfg().sweep_interval_ms);
+        cx.spawn("call-sweeper", move |stop| {
+            let _ = this.stop.set(stop.clone());
+            async move {
+                let mut tick = tokio::time::interval(every);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tokio::select! {
+                        _ = stop.cancelled() => break,
+                        _ = tick.tick() => this.sweep().await,
+                    }
+                }
+                this.tasks.close();
+                this.tasks.wait().await;
+            }
+        });
+        Ok(())
+    }
+
+    fn stats(&self) -> Value {
+        let c = self.store.counts();
+        let mut v = self.counters.snapshot();
+        v["ringing"] = json!(c.ringing);
+        v["active"] = json!(c.active);
+        v["records"] = json!(c.records);
+        v["usersWithOpenCalls"] = json!(c.users_with_open_calls);
+        v["pendingDisconnects"] = json!(self.pending_disconnects());
+        v
+    }
+}
+
+plugboard::register_handler!(CallDeny::new);
