@@ -20,7 +20,6 @@ before(async () => {
       '[handlers.live_queue]',
       'rejoin_grace_ms = 1500',
       'match_delay_ms = 20',
-      'stats_refresh_ms = 100',
     ].join('\n'),
   });
 });

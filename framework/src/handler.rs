@@ -49,8 +49,9 @@ pub trait Handler: Any + Send + Sync {
         Ok(())
     }
 
-    /// A JSON snapshot for `GET /stats`.
-    fn stats(&self) -> Value {
+    /// A JSON snapshot for `GET /stats`. Async, so a handler on a networked store reads
+    /// fresh numbers instead of keeping a cached copy.
+    async fn stats(&self) -> Value {
         Value::Object(Default::default())
     }
 }

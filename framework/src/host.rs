@@ -60,11 +60,14 @@ impl Host {
             stopped: Mutex::new(false),
         });
         let for_stats = Arc::downgrade(&inner);
-        let stats = Arc::new(move || {
-            for_stats
-                .upgrade()
-                .map(|i| stats_of(&i))
-                .unwrap_or(Value::Null)
+        let stats: crate::http::StatsFn = Arc::new(move || {
+            let inner = for_stats.upgrade();
+            Box::pin(async move {
+                match inner {
+                    Some(inner) => stats_of(&inner).await,
+                    None => Value::Null,
+                }
+            })
         });
         let router = crate::http::router(&inner.core, handler_routes, layer, stats);
         Self { inner, router }
@@ -105,8 +108,8 @@ impl Host {
     }
 
     /// The `/stats` document: `{ uptimeSeconds, connections, idempotentReplays, handlers: { name: stats } }`.
-    pub fn stats(&self) -> Value {
-        stats_of(&self.inner)
+    pub async fn stats(&self) -> Value {
+        stats_of(&self.inner).await
     }
 
     /// The Prometheus text of `/metrics`.
@@ -212,12 +215,15 @@ impl Host {
     }
 }
 
-fn stats_of(inner: &Inner) -> Value {
-    let handlers: Map<String, Value> = inner
-        .handlers
-        .iter()
-        .map(|(h, _)| (h.name().to_owned(), h.stats()))
-        .collect();
+async fn stats_of(inner: &Inner) -> Value {
+    let all = futures_util::future::join_all(
+        inner
+            .handlers
+            .iter()
+            .map(|(h, _)| async move { (h.name().to_owned(), h.stats().await) }),
+    )
+    .await;
+    let handlers: Map<String, Value> = all.into_iter().collect();
     json!({
         "uptimeSeconds": inner.core.started.elapsed().as_secs(),
         "connections": inner.core.metrics.connections(),

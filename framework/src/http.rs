@@ -14,11 +14,16 @@ use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::core::Core;
 
+/// Produces the `/stats` document.
+pub(crate) type StatsFn = Arc<
+    dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Value> + Send>> + Send + Sync,
+>;
+
 pub(crate) fn router(
     core: &Arc<Core>,
     handler_routes: Router,
     layer: SocketIoLayer,
-    stats: Arc<dyn Fn() -> Value + Send + Sync>,
+    stats: StatsFn,
 ) -> Router {
     let limited = handler_routes.layer(RequestBodyLimitLayer::new(core.config.http.max_body_bytes));
     let builtin = Router::new()
@@ -29,7 +34,7 @@ pub(crate) fn router(
             "/stats",
             get(move || {
                 let stats = stats.clone();
-                async move { Json(stats()) }
+                async move { Json(stats().await) }
             }),
         );
     let mut router = limited.merge(builtin).layer(layer);

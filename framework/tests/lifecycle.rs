@@ -78,7 +78,7 @@ async fn a_handler_disabled_in_config_is_not_started_nor_found() {
     b.handler(Recorder::default()).unwrap();
     let host = b.start().await.unwrap();
     assert!(host.handler::<Recorder>().is_none());
-    assert_eq!(host.stats()["handlers"], json!({}));
+    assert_eq!(host.stats().await["handlers"], json!({}));
     host.shutdown().await;
 }
 

@@ -107,7 +107,7 @@ async fn a_repeated_message_id_gets_the_first_answer_and_runs_once() {
         .await;
     assert_eq!(other, json!({"ok": true, "run": 2}));
     assert_eq!(rec.runs.load(Ordering::SeqCst), 2);
-    assert_eq!(server.host.stats()["idempotentReplays"], 2);
+    assert_eq!(server.host.stats().await["idempotentReplays"], 2);
     server.stop().await;
 }
 
@@ -223,13 +223,15 @@ async fn the_sessions_index_is_empty_again_after_clients_leave() {
     a.close().await;
     b.close().await;
     for _ in 0..200 {
-        if server.host.sessions().users().await == 0 && server.host.stats()["connections"] == 0 {
+        if server.host.sessions().users().await == 0
+            && server.host.stats().await["connections"] == 0
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(server.host.sessions().users().await, 0);
-    assert_eq!(server.host.stats()["connections"], 0);
+    assert_eq!(server.host.stats().await["connections"], 0);
     server.stop().await;
 }
 

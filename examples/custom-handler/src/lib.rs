@@ -91,7 +91,7 @@ impl Handler for RoomChat {
         Ok(())
     }
 
-    fn stats(&self) -> Value {
+    async fn stats(&self) -> Value {
         json!({ "messages": self.messages.load(Ordering::Relaxed) })
     }
 }

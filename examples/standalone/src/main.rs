@@ -9,10 +9,10 @@ use std::process::ExitCode;
 use clap::Parser;
 use plugboard::{Config, HostError, Plugboard, shutdown_signal};
 // Standard handlers register themselves through inventory; naming each crate once links it.
-use plugboard_health_ping as _;
 use plugboard_call_deny as _;
-use plugboard_ticket_collision as _;
+use plugboard_health_ping as _;
 use plugboard_live_queue as _;
+use plugboard_ticket_collision as _;
 use plugboard_timeline as _;
 
 /// plugboard: real-time handler modules on a Socket.IO-compatible server.

@@ -86,7 +86,7 @@ impl Handler for Recorder {
         Ok(())
     }
 
-    fn stats(&self) -> Value {
+    async fn stats(&self) -> Value {
         json!({ "seen": self.seen.lock().len() })
     }
 }

@@ -228,7 +228,7 @@ impl Handler for CallDeny {
         Ok(())
     }
 
-    fn stats(&self) -> Value {
+    async fn stats(&self) -> Value {
         let c = self.store.counts();
         let mut v = self.counters.snapshot();
         v["ringing"] = json!(c.ringing);

@@ -32,7 +32,7 @@ async fn hundred_simultaneous_denies_from_ten_agents_give_one_denied_and_one_bro
         assert_eq!(count(&events, "call:removed"), 1, "{events:?}");
     }
     assert_eq!(count(&caller.drain(QUIET).await, "call:denied"), 1);
-    let s = stats(&server);
+    let s = stats(&server).await;
     assert_eq!(
         (s["denied"].as_u64(), s["duplicateDenies"].as_u64()),
         (Some(1), Some(99))

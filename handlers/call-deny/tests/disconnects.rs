@@ -19,7 +19,7 @@ async fn caller_leaving_cancels_the_ringing_call_for_every_agent() {
         removed,
         json!({ "callId": id, "reason": "cancelled", "by": "u1" })
     );
-    assert_eq!(stats(&server)["ringing"], 0);
+    assert_eq!(stats(&server).await["ringing"], 0);
     server.stop().await;
 }
 
@@ -32,7 +32,7 @@ async fn a_second_tab_keeps_the_call_until_the_last_one_closes() {
     let id = ring(&tab1, json!({})).await;
     tab1.close().await;
     assert!(a1.try_recv("call:removed", QUIET).await.is_none());
-    assert_eq!(stats(&server)["ringing"], 1);
+    assert_eq!(stats(&server).await["ringing"], 1);
     tab2.close().await;
     assert_eq!(
         a1.recv("call:removed").await["callId"].as_str(),
@@ -55,7 +55,7 @@ async fn peer_disconnect_during_a_call_ends_it_for_the_other_party_at_once() {
         ended,
         json!({ "callId": id, "reason": "peer_disconnected", "by": "u1" })
     );
-    assert_eq!(stats(&server)["active"], 0);
+    assert_eq!(stats(&server).await["active"], 0);
     server.stop().await;
 }
 
@@ -101,7 +101,7 @@ async fn calling_back_after_a_disconnect_gives_one_clean_new_call() {
         2,
         "first call and the call back only"
     );
-    let s = stats(&server);
+    let s = stats(&server).await;
     assert_eq!(
         (s["ringing"].as_u64(), s["active"].as_u64()),
         (Some(1), Some(0))
@@ -123,15 +123,15 @@ async fn reconnect_within_the_grace_keeps_the_call_and_leaving_for_good_cancels_
             .await
             .is_none()
     );
-    assert_eq!(stats(&server)["ringing"], 1);
-    assert_eq!(stats(&server)["pendingDisconnects"], 0);
+    assert_eq!(stats(&server).await["ringing"], 1);
+    assert_eq!(stats(&server).await["pendingDisconnects"], 0);
     back.close().await;
     let removed = a1.recv("call:removed").await;
     assert_eq!(
         (removed["callId"].as_str(), removed["reason"].as_str()),
         (Some(id.as_str()), Some("cancelled"))
     );
-    assert_eq!(stats(&server)["pendingDisconnects"], 0);
+    assert_eq!(stats(&server).await["pendingDisconnects"], 0);
     server.stop().await;
 }
 
@@ -144,7 +144,7 @@ async fn state_returns_to_empty_after_every_client_leaves() {
     ring(&callers[1], json!({ "targetId": "a1" })).await;
     a1.emit_with_ack("call:accept", json!({ "callId": live }))
         .await;
-    let s = stats(&server);
+    let s = stats(&server).await;
     assert_eq!(
         (s["ringing"].as_u64(), s["active"].as_u64()),
         (Some(1), Some(1))

@@ -101,7 +101,7 @@ async fn deny_over_the_socket_then_patch_answers_duplicate_and_broadcasts_nothin
     );
     assert_eq!(count(&a2.drain(QUIET).await, "call:removed"), 1);
     assert_eq!(count(&caller.drain(QUIET).await, "call:denied"), 1);
-    let s = stats(&server);
+    let s = stats(&server).await;
     assert_eq!(
         (s["deniesViaSocket"].as_u64(), s["deniesViaHttp"].as_u64()),
         (Some(1), Some(1))
@@ -150,7 +150,7 @@ async fn patch_answers_404_409_and_400_and_changes_nothing() {
             "{bad}"
         );
     }
-    assert_eq!(stats(&server)["ringing"], 1);
+    assert_eq!(stats(&server).await["ringing"], 1);
     a1.emit_with_ack("call:accept", json!({ "callId": id }))
         .await;
     let (status, body) = patch(&server, &id, "k1", DENY).await;

@@ -41,7 +41,7 @@ async fn duplicate_request_returns_the_same_call_and_rings_once() {
     assert_eq!(again["callId"], first["callId"]);
     assert_eq!(again["duplicate"], true);
     assert_eq!(count(&a1.drain(QUIET).await, "call:incoming"), 1);
-    assert_eq!(stats(&server)["ringing"], 1);
+    assert_eq!(stats(&server).await["ringing"], 1);
     server.stop().await;
 }
 
@@ -97,7 +97,7 @@ async fn deny_removes_the_call_from_every_agent_and_tells_the_caller_once() {
     );
     assert_eq!(count(&a2.drain(QUIET).await, "call:removed"), 0);
     assert_eq!(count(&caller.drain(QUIET).await, "call:denied"), 0);
-    let s = stats(&server);
+    let s = stats(&server).await;
     assert_eq!(
         (s["denied"].as_u64(), s["duplicateDenies"].as_u64()),
         (Some(1), Some(1))
@@ -119,7 +119,7 @@ async fn rapid_ten_denies_give_one_transition_and_one_broadcast() {
     assert_eq!(count(&events, "call:removed"), 1, "{events:?}");
     assert_eq!(count(&events, "plugboard:error"), 0, "{events:?}");
     assert_eq!(count(&caller.drain(QUIET).await, "call:denied"), 1);
-    let s = stats(&server);
+    let s = stats(&server).await;
     assert_eq!(
         (s["denied"].as_u64(), s["duplicateDenies"].as_u64()),
         (Some(1), Some(9))
@@ -161,7 +161,11 @@ async fn deny_by_request_id_needs_an_id_and_a_known_call() {
         .emit_with_ack("call:deny", json!({ "callId": id, "requestId": "other" }))
         .await;
     assert_eq!(mismatch["error"]["code"], "not_found");
-    assert_eq!(stats(&server)["ringing"], 1, "bad input changes nothing");
+    assert_eq!(
+        stats(&server).await["ringing"],
+        1,
+        "bad input changes nothing"
+    );
     let ok = a1
         .emit_with_ack("call:deny", json!({ "requestId": "req-7" }))
         .await;
@@ -186,7 +190,7 @@ async fn only_agents_may_deny_or_accept_and_never_their_own_call() {
         let ack = who.emit_with_ack(event, json!({ "callId": id })).await;
         assert_eq!(ack["error"]["code"], "forbidden", "{event}: {ack}");
     }
-    assert_eq!(stats(&server)["ringing"], 1);
+    assert_eq!(stats(&server).await["ringing"], 1);
     server.stop().await;
 }
 
@@ -223,7 +227,7 @@ async fn first_accept_wins_and_deny_after_accept_is_a_conflict() {
         ),
         (Some("conflict"), Some("accepted"))
     );
-    assert_eq!(stats(&server)["active"], 1);
+    assert_eq!(stats(&server).await["active"], 1);
     server.stop().await;
 }
 
@@ -250,7 +254,7 @@ async fn either_party_ends_a_live_call_and_both_are_told() {
     let again = a1.emit_with_ack("call:end", json!({ "callId": id })).await;
     assert_eq!(again["duplicate"], true);
     assert_eq!(count(&a1.drain(QUIET).await, "call:ended"), 0);
-    let s = stats(&server);
+    let s = stats(&server).await;
     assert_eq!(
         (s["active"].as_u64(), s["ended"].as_u64()),
         (Some(0), Some(1))
@@ -291,7 +295,7 @@ async fn unanswered_call_becomes_missed_and_everyone_is_told() {
     let removed = a1.recv("call:removed").await;
     assert_eq!(removed, json!({ "callId": id, "reason": "missed" }));
     assert_eq!(caller.recv("call:missed").await, json!({ "callId": id }));
-    let s = stats(&server);
+    let s = stats(&server).await;
     assert_eq!(
         (s["ringing"].as_u64(), s["missed"].as_u64()),
         (Some(0), Some(1))

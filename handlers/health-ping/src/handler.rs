@@ -173,7 +173,7 @@ impl Handler for HealthPing {
         Ok(())
     }
 
-    fn stats(&self) -> Value {
+    async fn stats(&self) -> Value {
         let now = Instant::now();
         let (mut healthy, mut degraded, mut unhealthy) = (0u64, 0u64, 0u64);
         for (_, h) in self.store.snapshot() {

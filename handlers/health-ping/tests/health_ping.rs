@@ -39,7 +39,7 @@ async fn ping_without_ack_still_gets_a_pong() {
         .await;
     assert_eq!(c.recv("health-pong").await["id"], 7);
     let stats = server.host.handler::<HealthPing>().unwrap();
-    let s = plugboard::Handler::stats(&*stats);
+    let s = plugboard::Handler::stats(&*stats).await;
     assert_eq!(s["pingsTotal"], 1);
     assert_eq!(s["rtt"]["p50"], 12.0);
     server.stop().await;
@@ -77,7 +77,7 @@ async fn invalid_pings_are_refused_and_count_nothing() {
             .is_none()
     );
     assert_eq!(
-        server.host.stats()["handlers"]["health-ping"]["pingsTotal"],
+        server.host.stats().await["handlers"]["health-ping"]["pingsTotal"],
         0
     );
     server.stop().await;
@@ -133,7 +133,7 @@ async fn random_json_never_breaks_the_server_nor_its_state() {
         .emit_with_ack("health-ping", json!({ "id": "after", "timestamp": 1 }))
         .await;
     assert_eq!(ok["id"], "after");
-    let stats = &server.host.stats()["handlers"]["health-ping"];
+    let stats = &server.host.stats().await["handlers"]["health-ping"];
     assert_eq!(stats["pingsTotal"], valid + 1);
     assert_eq!(
         stats["sockets"],
@@ -151,7 +151,7 @@ async fn a_silent_socket_turns_degraded_then_unhealthy_and_is_disconnected_when_
     let mut quiet = server.connect(dev_auth("u1", "U", &[])).await.unwrap();
     let mut degraded_seen = false;
     for _ in 0..100 {
-        let s = server.host.stats()["handlers"]["health-ping"]["sockets"].clone();
+        let s = server.host.stats().await["handlers"]["health-ping"]["sockets"].clone();
         if s["degraded"] == 1 {
             degraded_seen = true;
             break;
@@ -164,7 +164,7 @@ async fn a_silent_socket_turns_degraded_then_unhealthy_and_is_disconnected_when_
         "unhealthy socket disconnected"
     );
     assert_eq!(
-        server.host.stats()["handlers"]["health-ping"]["disconnectedUnhealthy"],
+        server.host.stats().await["handlers"]["health-ping"]["disconnectedUnhealthy"],
         1
     );
     server.stop().await;
@@ -178,7 +178,7 @@ async fn a_socket_that_leaves_leaves_no_health_entry() {
         .await;
     c.close().await;
     for _ in 0..200 {
-        if server.host.stats()["handlers"]["health-ping"]["sockets"]
+        if server.host.stats().await["handlers"]["health-ping"]["sockets"]
             == json!({"healthy": 0, "degraded": 0, "unhealthy": 0})
         {
             server.stop().await;

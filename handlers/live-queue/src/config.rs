@@ -19,8 +19,6 @@ pub struct LiveQueueConfig {
     /// Pause between a `join-queue` ack and the matching attempt it triggers, so the ack
     /// reaches the client before `match-found`. Default 25 ms.
     pub match_delay_ms: u64,
-    /// How often the `GET /stats` snapshot is refreshed from the store. Default 1 s.
-    pub stats_refresh_ms: u64,
 }
 
 impl Default for LiveQueueConfig {
@@ -30,7 +28,6 @@ impl Default for LiveQueueConfig {
             zombie_sweep_ms: 60_000,
             rejoin_grace_ms: 15_000,
             match_delay_ms: 25,
-            stats_refresh_ms: 1_000,
         }
     }
 }
@@ -42,7 +39,6 @@ impl LiveQueueConfig {
             ("zombie_ttl_ms", self.zombie_ttl_ms),
             ("zombie_sweep_ms", self.zombie_sweep_ms),
             ("rejoin_grace_ms", self.rejoin_grace_ms),
-            ("stats_refresh_ms", self.stats_refresh_ms),
         ] {
             if v == 0 {
                 return Err(format!("{key} must be positive"));

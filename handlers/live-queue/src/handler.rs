@@ -5,7 +5,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use parking_lot::Mutex;
 use plugboard::{
     BoxError, CancellationToken, Handler, InitContext, Io, Sessions, async_trait, user_room,
 };
@@ -48,7 +47,6 @@ pub struct LiveQueue {
     pub(crate) rt: OnceLock<Runtime>,
     pub(crate) timers: GraceTimers,
     pub(crate) counters: Counters,
-    snapshot: Mutex<Value>,
 }
 
 impl std::fmt::Debug for LiveQueue {
@@ -77,7 +75,6 @@ impl LiveQueue {
             rt: OnceLock::new(),
             timers: GraceTimers::default(),
             counters: Counters::default(),
-            snapshot: Mutex::new(json!({})),
         }
     }
 
@@ -124,11 +121,6 @@ impl LiveQueue {
             let data = json!({ "matchId": id, "peer": { "userId": peer, "name": name } });
             self.emit_users(&[to], "live-call:match-found", &data).await;
         }
-    }
-
-    async fn refresh_snapshot(&self) {
-        let stats = self.stats_now().await;
-        *self.snapshot.lock() = serde_json::to_value(stats).unwrap_or_default();
     }
 }
 
@@ -192,19 +184,11 @@ impl Handler for LiveQueue {
                 async move { this.sweep_zombies().await }
             })
         });
-        let this = self.clone();
-        let every = Duration::from_millis(cfg.stats_refresh_ms);
-        cx.spawn("stats-snapshot", move |stop| {
-            periodic(stop, every, move || {
-                let this = this.clone();
-                async move { this.refresh_snapshot().await }
-            })
-        });
         Ok(())
     }
 
-    fn stats(&self) -> Value {
-        self.snapshot.lock().clone()
+    async fn stats(&self) -> Value {
+        serde_json::to_value(self.stats_now().await).unwrap_or_default()
     }
 }
 

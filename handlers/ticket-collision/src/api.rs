@@ -38,9 +38,7 @@ impl TicketCollision {
     /// `{ activeTickets, totalViewers, typingCount, tickets, trackedSockets }`, the
     /// tickets list capped at `stats_top` (most viewers first).
     pub async fn stats(&self) -> Result<ViewerStats, StoreError> {
-        let s = self.store.stats(self.config().stats_top).await?;
-        *self.last_stats.lock() = s.clone();
-        Ok(s)
+        self.store.stats(self.config().stats_top).await
     }
 
     /// Ends every typing status due at `now_ms` (ms since epoch) right away, as the

@@ -3,16 +3,14 @@
 use std::sync::{Arc, OnceLock};
 
 use dashmap::DashMap;
-use futures_util::FutureExt;
-use parking_lot::Mutex;
 use plugboard::{BoxError, Handler, Identity, InitContext, Io, Socket, SocketId, async_trait};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::authz::{Authorizer, FnAuthorizer};
 use crate::locks::TicketLocks;
 use crate::{
     MemoryViewerStore, TicketCollisionConfig, TicketPayload, ViewAuthorizer, ViewPayload,
-    ViewerStats, ViewerStore,
+    ViewerStore,
 };
 
 /// How many ticket locks serialize room broadcasts (see the `locks` module).
@@ -33,8 +31,6 @@ pub struct TicketCollision {
     /// (typing warnings) and to take them out of a room (kick, timeout).
     pub(crate) sockets: DashMap<SocketId, Socket>,
     pub(crate) locks: TicketLocks,
-    /// The last stats read, for `GET /stats` when the store cannot answer synchronously.
-    pub(crate) last_stats: Mutex<ViewerStats>,
 }
 
 impl std::fmt::Debug for TicketCollision {
@@ -66,7 +62,6 @@ impl TicketCollision {
             io: OnceLock::new(),
             sockets: DashMap::new(),
             locks: TicketLocks::new(LOCK_STRIPES),
-            last_stats: Mutex::new(ViewerStats::default()),
         }
     }
 
@@ -136,17 +131,11 @@ impl Handler for TicketCollision {
         Ok(())
     }
 
-    fn stats(&self) -> Value {
-        // The memory store answers at once; a remote store falls back to the last read.
-        let top = self.config().stats_top;
-        let stats = match self.store.stats(top).now_or_never() {
-            Some(Ok(s)) => {
-                *self.last_stats.lock() = s.clone();
-                s
-            }
-            _ => self.last_stats.lock().clone(),
-        };
-        serde_json::to_value(stats).unwrap_or_default()
+    async fn stats(&self) -> Value {
+        match self.store.stats(self.config().stats_top).await {
+            Ok(stats) => serde_json::to_value(stats).unwrap_or_default(),
+            Err(e) => json!({ "error": e.to_string() }),
+        }
     }
 }
 

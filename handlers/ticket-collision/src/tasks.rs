@@ -122,9 +122,6 @@ impl TicketCollision {
                 break;
             }
         }
-        if let Ok(s) = self.store.stats(self.config().stats_top).await {
-            *self.last_stats.lock() = s;
-        }
         removed
     }
 

@@ -162,7 +162,7 @@ impl Handler for Timeline {
         Ok(())
     }
 
-    fn stats(&self) -> Value {
+    async fn stats(&self) -> Value {
         serde_json::to_value(Timeline::stats(self)).unwrap_or_default()
     }
 }

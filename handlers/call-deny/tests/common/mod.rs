@@ -31,8 +31,8 @@ pub async fn user(server: &TestServer, id: &str) -> Client {
     server.connect(dev_auth(id, id, &[])).await.unwrap()
 }
 
-pub fn stats(server: &TestServer) -> Value {
-    server.host.stats()["handlers"]["call-deny"].clone()
+pub async fn stats(server: &TestServer) -> Value {
+    server.host.stats().await["handlers"]["call-deny"].clone()
 }
 
 /// Requests a call from `caller` and returns its id.
@@ -81,7 +81,7 @@ pub async fn http(
 pub async fn stats_until(server: &TestServer, ok: impl Fn(&Value) -> bool) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
-        let s = stats(server);
+        let s = stats(server).await;
         if ok(&s) {
             return s;
         }

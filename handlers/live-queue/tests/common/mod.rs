@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 /// A server with only the live-queue handler and fast timers.
 pub async fn server(extra: &str) -> (TestServer, Arc<LiveQueue>) {
-    let toml = format!("[handlers.live_queue]\nmatch_delay_ms = 5\nstats_refresh_ms = 50\n{extra}");
+    let toml = format!("[handlers.live_queue]\nmatch_delay_ms = 5\n{extra}");
     let mut b = Plugboard::builder(Config::from_toml(&toml).unwrap()).unwrap();
     let lq = b.handler(LiveQueue::new()).unwrap();
     (TestServer::start(b).await, lq)
