@@ -41,6 +41,14 @@ fn columns(scenario: &str) -> &'static [&'static str] {
             "rss_connected_kib",
             "rss_after_disconnect_kib",
         ],
+        "queue" => &[
+            "users",
+            "matches_per_s",
+            "join_to_match_p50_us",
+            "join_to_match_p99_us",
+            "refused_joins",
+            "failed_users",
+        ],
         "churn" => &[
             "connects_per_s",
             "connect_p50_us",

@@ -62,6 +62,9 @@ impl ServerKind {
             ServerKind::Ceiling => {
                 matches!(scenario, Scenario::Ping | Scenario::Hold | Scenario::Churn)
             }
+            // The baselines implement what the seeds' JS classes do; the live queue is
+            // plugboard's own.
+            ServerKind::Node | ServerKind::Socketioxide => scenario != Scenario::Queue,
             _ => true,
         }
     }

@@ -4,6 +4,7 @@ mod churn;
 mod fanout;
 mod hold;
 mod ping;
+mod queue;
 mod setup;
 mod typing;
 
@@ -23,7 +24,7 @@ pub const MAX_CONNECTIONS: usize = 100_000;
 /// Longest measured phase any scenario runs (hard cap).
 pub const MAX_DURATION: Duration = Duration::from_secs(300);
 
-/// A benchmark scenario. More will come (`queue`, once the live-queue handler exists).
+/// A benchmark scenario.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum Scenario {
@@ -37,14 +38,17 @@ pub enum Scenario {
     Fanout,
     /// Connect/disconnect cycles.
     Churn,
+    /// Live-queue matchmaking in a closed loop (join, match, end, join again).
+    Queue,
 }
 
 impl Scenario {
     /// Every implemented scenario, in the order a full run uses.
-    pub const ALL: [Scenario; 5] = [
+    pub const ALL: [Scenario; 6] = [
         Scenario::Ping,
         Scenario::Typing,
         Scenario::Fanout,
+        Scenario::Queue,
         Scenario::Hold,
         Scenario::Churn,
     ];
@@ -57,6 +61,7 @@ impl Scenario {
             Scenario::Typing => "typing",
             Scenario::Fanout => "fanout",
             Scenario::Churn => "churn",
+            Scenario::Queue => "queue",
         }
     }
 
@@ -68,6 +73,7 @@ impl Scenario {
             Scenario::Typing => ("typing_p99_us", false),
             Scenario::Fanout => ("delivered_per_s", true),
             Scenario::Churn => ("connects_per_s", true),
+            Scenario::Queue => ("matches_per_s", true),
         }
     }
 }
@@ -80,7 +86,7 @@ impl fmt::Display for Scenario {
 
 /// An unknown scenario name.
 #[derive(Debug, thiserror::Error)]
-#[error("unknown scenario `{0}` (known: hold, ping, typing, fanout, churn)")]
+#[error("unknown scenario `{0}` (known: hold, ping, typing, fanout, queue, churn)")]
 pub struct UnknownScenario(pub String);
 
 impl FromStr for Scenario {
@@ -176,6 +182,7 @@ pub async fn run(scenario: Scenario, target: &Target, params: &Params) -> Scenar
         Scenario::Typing => typing::run(target, &p).await,
         Scenario::Fanout => fanout::run(target, &p).await,
         Scenario::Churn => churn::run(target, &p).await,
+        Scenario::Queue => queue::run(target, &p).await,
     };
     let (headline, higher) = scenario.headline();
     match result {
