@@ -59,6 +59,15 @@ impl Handler for Recorder {
         cx.on("refuse", |_s: Socket, _v: Value| async {
             Err::<Value, _>(HandlerError::forbidden("not for you"))
         })?;
+        cx.on("flood", |s: Socket, _v: Value| async move {
+            // Emits 64 KiB messages until the socket's send buffer refuses one.
+            let chunk = "x".repeat(64 * 1024);
+            let mut sent = 0u32;
+            while sent < 2_000 && s.emit("chunk", &chunk) {
+                sent += 1;
+            }
+            Ok(json!({ "sent": sent }))
+        })?;
         cx.on("refuse-own", |_s: Socket, _v: Value| async {
             let e = HandlerError::busy("You are busy");
             let payload = json!({ "error": e.message, "code": "busy" });
