@@ -64,13 +64,7 @@ pub(super) async fn run(target: &Target, p: &Params) -> Result<ScenarioReport, L
         });
     }
     let hard_stop = end + p.connect_timeout + Duration::from_secs(5);
-    while tokio::time::timeout_at(hard_stop, tasks.join_next())
-        .await
-        .ok()
-        .flatten()
-        .is_some()
-    {}
-    tasks.abort_all();
+    super::join_until(hard_stop, &mut tasks).await;
     tokio::time::sleep(SETTLE).await;
     let rss_after = vm_rss_kib(target.pid)?;
 

@@ -79,13 +79,7 @@ pub(super) async fn run(target: &Target, p: &Params) -> Result<ScenarioReport, L
     tokio::time::sleep(DRAIN).await;
     stop.cancel();
     let hard_stop = Instant::now() + Duration::from_secs(10);
-    while tokio::time::timeout_at(hard_stop, tasks.join_next())
-        .await
-        .ok()
-        .flatten()
-        .is_some()
-    {}
-    tasks.abort_all();
+    super::join_until(hard_stop, &mut tasks).await;
     result?;
 
     let secs = p.duration.as_secs_f64();
@@ -166,13 +160,7 @@ async fn measure(
         ));
     }
     let hard_stop = end + REPLY_TIMEOUT;
-    while tokio::time::timeout_at(hard_stop, tasks.join_next())
-        .await
-        .ok()
-        .flatten()
-        .is_some()
-    {}
-    tasks.abort_all();
+    super::join_until(hard_stop, &mut tasks).await;
     Ok(())
 }
 

@@ -41,13 +41,7 @@ pub(super) async fn run(target: &Target, p: &Params) -> Result<ScenarioReport, L
 
     stop.cancel();
     let hard_stop = Instant::now() + Duration::from_secs(60);
-    while tokio::time::timeout_at(hard_stop, tasks.join_next())
-        .await
-        .ok()
-        .flatten()
-        .is_some()
-    {}
-    tasks.abort_all();
+    super::join_until(hard_stop, &mut tasks).await;
     tokio::time::sleep(SETTLE).await;
     let rss_after = vm_rss_kib(target.pid)?;
 

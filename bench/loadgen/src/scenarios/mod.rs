@@ -193,3 +193,18 @@ pub async fn run(scenario: Scenario, target: &Target, params: &Params) -> Scenar
         Err(e) => ScenarioReport::not_completed(headline, higher, Outcome::Failed(e.to_string())),
     }
 }
+
+/// Waits for every task of `tasks` until `hard_stop`, then aborts whatever still runs, so a
+/// hung server never hangs a scenario.
+pub(crate) async fn join_until<T: 'static>(
+    hard_stop: tokio::time::Instant,
+    tasks: &mut tokio::task::JoinSet<T>,
+) {
+    while tokio::time::timeout_at(hard_stop, tasks.join_next())
+        .await
+        .ok()
+        .flatten()
+        .is_some()
+    {}
+    tasks.abort_all();
+}

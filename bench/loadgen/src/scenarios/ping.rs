@@ -48,13 +48,7 @@ pub(super) async fn run(target: &Target, p: &Params) -> Result<ScenarioReport, L
         tasks.spawn(ping_loop(i, conn, Arc::clone(&window), Arc::clone(&tally)));
     }
     let hard_stop = window.end + REPLY_TIMEOUT + Duration::from_secs(5);
-    while tokio::time::timeout_at(hard_stop, tasks.join_next())
-        .await
-        .ok()
-        .flatten()
-        .is_some()
-    {}
-    tasks.abort_all();
+    super::join_until(hard_stop, &mut tasks).await;
 
     let mut report = ScenarioReport::new("round_trips_per_s", true);
     let trips = tally.round_trips.load(Ordering::Relaxed);

@@ -56,13 +56,7 @@ pub(super) async fn run(target: &Target, p: &Params) -> Result<ScenarioReport, L
         tasks.spawn(user_loop(i, conn, Arc::clone(&window), Arc::clone(&tally)));
     }
     let hard_stop = window.end + 2 * REPLY_TIMEOUT;
-    while tokio::time::timeout_at(hard_stop, tasks.join_next())
-        .await
-        .ok()
-        .flatten()
-        .is_some()
-    {}
-    tasks.abort_all();
+    super::join_until(hard_stop, &mut tasks).await;
 
     let mut report = ScenarioReport::new("matches_per_s", true);
     let matched = tally.matched_users.load(Ordering::Relaxed) as f64;

@@ -102,13 +102,7 @@ pub(super) async fn run(target: &Target, p: &Params) -> Result<ScenarioReport, L
         ));
     }
     let hard_stop = end + REPLY_TIMEOUT;
-    while tokio::time::timeout_at(hard_stop, tasks.join_next())
-        .await
-        .ok()
-        .flatten()
-        .is_some()
-    {}
-    tasks.abort_all();
+    super::join_until(hard_stop, &mut tasks).await;
 
     let secs = p.duration.as_secs_f64();
     let mut report = ScenarioReport::new("typing_p99_us", false);
