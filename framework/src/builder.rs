@@ -8,9 +8,13 @@ use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 use socketioxide::SocketIo;
-use socketioxide::layer::SocketIoLayer;
+use socketioxide_redis::{RedisAdapterConfig, RedisAdapterCtr};
 use tokio_util::sync::CancellationToken;
 
+use crate::adapter::{AnyIo, Either, RedisAdapter};
+use crate::cluster::health::Health;
+use crate::cluster::node::Node;
+use crate::config::StoreKind;
 use crate::context::{Declarations, HandlerTasks};
 use crate::core::{Core, Table};
 use crate::handler::inventory_handlers;
@@ -21,14 +25,17 @@ use crate::metrics::Metrics;
 use crate::names::EventNames;
 use crate::sessions::MemorySessionStore;
 use crate::sio::Connector;
-use crate::{Config, Handler, Host, HostError, InitContext, Io, Sessions};
+use crate::{
+    Backend, Config, Handler, Host, HostError, InitContext, Io, RedisIdempotencyStore, RedisStore,
+    Sessions, SocketId,
+};
 
 pub(crate) type AnyArc = Arc<dyn Any + Send + Sync>;
 
 /// Collects handlers, then starts them. `Plugboard::builder(config)` is the usual way in.
 pub struct HostBuilder {
     core: Arc<Core>,
-    layer: SocketIoLayer,
+    layer: crate::adapter::AnyLayer,
     handlers: Vec<Arc<dyn Handler>>,
     by_type: HashMap<TypeId, AnyArc>,
 }
@@ -43,38 +50,88 @@ impl std::fmt::Debug for HostBuilder {
 }
 
 impl HostBuilder {
-    /// A builder for `config`. Fails on an invalid auth setup (JWT mode without a secret).
+    /// A builder for `config`. Fails on an invalid auth or cluster setup. With
+    /// `store = "redis"` nothing connects yet: [`start`](Self::start) does.
     pub fn new(config: Config) -> Result<Self, HostError> {
-        if config.store == crate::config::StoreKind::Redis {
-            return Err(HostError::Config(
-                "store = \"redis\" (cluster mode) is not available in this version; use store = \"memory\"".into(),
-            ));
-        }
         let auth = Authenticator::new(&config.auth)?;
         let e = &config.engine;
-        let (layer, io) = SocketIo::builder()
+        let builder = SocketIo::builder()
             .ping_interval(Duration::from_millis(e.ping_interval_ms))
             .ping_timeout(Duration::from_millis(e.ping_timeout_ms))
             .connect_timeout(Duration::from_millis(e.connect_timeout_ms))
             .max_payload(e.max_payload_bytes)
             .ws_max_message_size(usize::try_from(e.max_payload_bytes).unwrap_or(usize::MAX))
             .ws_max_frame_size(usize::try_from(e.max_payload_bytes).unwrap_or(usize::MAX))
-            .max_buffer_size(e.max_buffer_size)
-            .build_layer();
+            .max_buffer_size(e.max_buffer_size);
         let metrics = Arc::new(Metrics::new());
         let shared = Arc::new(Shared {
             names: EventNames::new(config.event_names.clone()),
             slow_client: e.slow_client,
             metrics: metrics.clone(),
         });
-        let idempotency: Arc<dyn IdempotencyStore> = Arc::new(MemoryIdempotencyStore::new(
-            Duration::from_millis(config.idempotency.window_ms),
-            config.idempotency.max_per_user,
-        ));
+        let (layer, io, backend, node) = match config.store {
+            StoreKind::Memory => {
+                let (layer, io) = builder.build_layer();
+                (
+                    Either::Local(layer),
+                    Either::Local(io) as AnyIo,
+                    Backend::Memory,
+                    None,
+                )
+            }
+            StoreKind::Redis => {
+                let c = &config.cluster;
+                c.validate()?;
+                let node_id = if c.node_id.is_empty() {
+                    SocketId::new().to_string()
+                } else {
+                    c.node_id.clone()
+                };
+                let redis = RedisStore::new(
+                    &config.redis_url,
+                    &c.name,
+                    node_id,
+                    Duration::from_millis(c.redis_timeout_ms),
+                    Arc::new(Health::default()),
+                );
+                let adapter = RedisAdapterCtr::new_with_driver(
+                    redis.driver().clone(),
+                    RedisAdapterConfig::new()
+                        .with_prefix(redis.key("sio"))
+                        .with_request_timeout(Duration::from_millis(c.redis_timeout_ms)),
+                );
+                let (layer, io) = builder.with_adapter::<RedisAdapter>(adapter).build_layer();
+                let node = Arc::new(Node::new(redis.clone(), c));
+                (
+                    Either::Redis(layer),
+                    Either::Redis(io),
+                    Backend::Redis(redis),
+                    Some(node),
+                )
+            }
+        };
+        let (sessions, idempotency): (Sessions, Arc<dyn IdempotencyStore>) = match &node {
+            None => (
+                Sessions::new(Arc::new(MemorySessionStore::default())),
+                Arc::new(MemoryIdempotencyStore::new(
+                    Duration::from_millis(config.idempotency.window_ms),
+                    config.idempotency.max_per_user,
+                )),
+            ),
+            Some(node) => (
+                Sessions::new(Arc::new(node.sessions.clone())),
+                Arc::new(RedisIdempotencyStore::new(
+                    node.redis.clone(),
+                    config.idempotency.window_ms,
+                )),
+            ),
+        };
         let core = Core {
             config: Arc::new(config),
             io: Io { io, shared },
-            sessions: Sessions::new(Arc::new(MemorySessionStore::default())),
+            sessions,
+            backend,
+            node,
             idempotency,
             metrics,
             auth,
@@ -148,6 +205,16 @@ impl HostBuilder {
                  Never run this in production; set auth.mode = \"jwt\" and auth.jwt_secret."
             );
         }
+        if let Some(node) = &self.core.node {
+            node.redis.connect().await.map_err(HostError::Store)?;
+            node.beat(&self.core).await.map_err(HostError::Store)?;
+            tracing::info!(
+                node = node.redis.node_id(),
+                cluster = node.redis.cluster(),
+                redis = %node.redis.safe_url(),
+                "joined the cluster"
+            );
+        }
         let root = CancellationToken::new();
         let mut decl = Declarations::default();
         let mut started: Vec<(Arc<dyn Handler>, HandlerTasks)> = Vec::new();
@@ -185,6 +252,15 @@ impl HostBuilder {
         }
         let framework_tasks = HandlerTasks::new(&root);
         spawn_idempotency_sweeper(&self.core, &framework_tasks);
+        if let Some(node) = &self.core.node {
+            let token = framework_tasks.token.clone();
+            framework_tasks
+                .tracker
+                .spawn(node.clone().run_heartbeat(self.core.clone(), token.clone()));
+            framework_tasks
+                .tracker
+                .spawn(node.clone().run_reaper(self.core.clone(), token));
+        }
         let Declarations {
             events,
             router,
@@ -197,12 +273,20 @@ impl HostBuilder {
             on_connect,
             on_disconnect,
         });
-        self.core.io.io.ns(
-            "/",
-            Connector {
-                core: self.core.clone(),
-            },
-        );
+        let connector = Connector {
+            core: self.core.clone(),
+        };
+        match &self.core.io.io {
+            Either::Local(io) => io.ns("/", connector),
+            Either::Redis(io) => {
+                if let Err(e) = io.ns("/", connector).await {
+                    framework_tasks.stop().await;
+                    return Err(HostError::Store(crate::StoreError::Unavailable(format!(
+                        "cannot subscribe to the cluster's broadcasts: {e}"
+                    ))));
+                }
+            }
+        }
         Ok(Host::new(
             self.core,
             started,

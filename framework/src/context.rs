@@ -97,9 +97,14 @@ impl InitContext<'_> {
         self.core.io.clone()
     }
 
-    /// The user -> sockets index.
+    /// The user -> sockets index (of the whole cluster on Redis).
     pub fn sessions(&self) -> Sessions {
         self.core.sessions.clone()
+    }
+
+    /// Where state lives: build the handler's store on it (memory, or the cluster's Redis).
+    pub fn backend(&self) -> &crate::Backend {
+        &self.core.backend
     }
 
     /// Listens to a client event. The payload is deserialized into `T` (`serde_json::Value`

@@ -7,12 +7,14 @@ use std::time::Instant;
 
 use dashmap::DashMap;
 
+use crate::cluster::node::Node;
 use crate::dispatch::SocketState;
 use crate::idempotency::IdempotencyStore;
 use crate::identity::Authenticator;
 use crate::metrics::Metrics;
 use crate::route::{ConnectFn, DisconnectFn, Hook, Route};
-use crate::{Config, Io, Sessions, Socket, SocketId};
+use crate::socket::Handle;
+use crate::{Backend, Config, DisconnectReason, Identity, Io, Sessions, Socket, SocketId};
 
 /// The frozen event table and hooks, set once every handler has initialized.
 pub(crate) struct Table {
@@ -31,6 +33,9 @@ pub(crate) struct Core {
     pub(crate) config: Arc<Config>,
     pub(crate) io: Io,
     pub(crate) sessions: Sessions,
+    pub(crate) backend: Backend,
+    /// This node's cluster membership (`store = "redis"`).
+    pub(crate) node: Option<Arc<Node>>,
     pub(crate) idempotency: Arc<dyn IdempotencyStore>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) auth: Authenticator,
@@ -49,6 +54,33 @@ impl Core {
 
     pub(crate) fn is_shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::Acquire)
+    }
+
+    /// Redis failures seen so far (0 on one node): a change during a cleanup means the
+    /// cleanup must run again once Redis answers.
+    pub(crate) fn store_failures(&self) -> u64 {
+        self.node
+            .as_ref()
+            .map_or(0, |n| n.redis.health().failures())
+    }
+
+    /// Runs the disconnect cleanup of a socket that is not (or no longer) on this node:
+    /// one of a dead node, or one that left while Redis was unreachable.
+    pub(crate) async fn cleanup_gone(
+        self: &Arc<Self>,
+        id: SocketId,
+        identity: Arc<Identity>,
+        reason: DisconnectReason,
+    ) {
+        let socket = Socket {
+            handle: Handle::Gone {
+                id,
+                io: self.io.io.clone(),
+            },
+            identity,
+            shared: self.io.shared.clone(),
+        };
+        crate::dispatch::disconnect_hooks(self, socket, reason).await;
     }
 }
 

@@ -16,17 +16,17 @@ use std::time::Instant;
 use futures_util::FutureExt;
 use parking_lot::Mutex;
 use serde_json::{Value, json};
-use socketioxide::adapter::LocalAdapter;
-use socketioxide::extract::{AckSender, SocketRef};
 use tokio::sync::oneshot;
 
+use crate::adapter::{AnyAck, AnySocketRef};
 use crate::config::LimitsConfig;
 use crate::core::Core;
 use crate::route::Route;
+use crate::socket::Handle;
 use crate::{DisconnectReason, ErrorCode, HandlerError, Identity, Socket};
 
-pub(crate) type SioSocket = socketioxide::socket::Socket<LocalAdapter>;
-type Defer = (fn(Arc<SioSocket>), Arc<SioSocket>);
+/// Lets socketioxide take the socket out of the namespace once plugboard's cleanup ran.
+pub(crate) type Defer = Box<dyn FnOnce() + Send>;
 
 pub(crate) enum Job {
     Connect(Socket),
@@ -34,7 +34,7 @@ pub(crate) enum Job {
         route: Arc<Route>,
         socket: Socket,
         payload: Value,
-        ack: Option<AckSender<LocalAdapter>>,
+        ack: Option<AnyAck>,
     },
     Disconnect {
         socket: Socket,
@@ -149,10 +149,10 @@ async fn run(core: &Arc<Core>, state: &Arc<SocketState>, job: Job) {
         Job::Disconnect {
             socket,
             reason,
-            defer: (defer, sio),
+            defer,
         } => {
             cleanup(core, state, socket, reason).await;
-            defer(sio);
+            defer();
         }
         Job::Cleanup { socket, done } => {
             cleanup(core, state, socket, DisconnectReason::ClosingServer).await;
@@ -163,7 +163,14 @@ async fn run(core: &Arc<Core>, state: &Arc<SocketState>, job: Job) {
 
 async fn connect(core: &Arc<Core>, socket: Socket) {
     let identity = socket.identity_arc();
-    let others = core.sessions.add(&identity.user_id, socket.id()).await;
+    let others = match core.sessions.add(&identity, socket.id()).await {
+        Ok(others) => others,
+        Err(e) => {
+            // Reconciled once the store answers again (the socket is live on this node).
+            tracing::warn!(socket = %socket.id(), user = %identity.user_id, error = %e, "socket not added to the sessions index");
+            Vec::new()
+        }
+    };
     let policy = &core.config.sessions;
     let exempt = identity
         .roles
@@ -171,14 +178,7 @@ async fn connect(core: &Arc<Core>, socket: Socket) {
         .any(|r| policy.multi_tab_roles.contains(r));
     if policy.policy == crate::config::SessionPolicy::KickOld && !exempt {
         for old in others {
-            if let Some(live) = core.live.get(&old).map(|l| l.socket.clone()) {
-                tracing::info!(user = %identity.user_id, socket = %old, new_socket = %socket.id(), "kick_old: disconnecting older socket");
-                live.emit(
-                    "duplicate-connection",
-                    &json!({ "message": "Logged in from another device" }),
-                );
-                live.disconnect();
-            }
+            kick(core, &identity.user_id, old, socket.id()).await;
         }
     }
     for hook in &core.table().on_connect {
@@ -190,6 +190,24 @@ async fn connect(core: &Arc<Core>, socket: Socket) {
             tracing::error!(handler = hook.handler, socket = %socket.id(), "connect hook panicked");
         }
     }
+}
+
+/// `kick_old`: tells an older socket of the user `duplicate-connection` and disconnects
+/// it, on whichever node it is.
+async fn kick(core: &Arc<Core>, user: &str, old: crate::SocketId, new: crate::SocketId) {
+    let notice = json!({ "message": "Logged in from another device" });
+    tracing::info!(user, socket = %old, new_socket = %new, "kick_old: disconnecting older socket");
+    if let Some(live) = core.live.get(&old).map(|l| l.socket.clone()) {
+        live.emit("duplicate-connection", &notice);
+        live.disconnect();
+        return;
+    }
+    let room = old.to_string();
+    core.io
+        .to(room.clone())
+        .emit("duplicate-connection", &notice)
+        .await;
+    core.io.to(room).disconnect().await;
 }
 
 /// Runs every handler's disconnect hook once per socket, in registration order.
@@ -205,7 +223,23 @@ async fn cleanup(
     let sid = socket.id();
     core.live.remove(&sid);
     core.metrics.disconnected();
-    core.sessions.remove(&state.identity.user_id, sid).await;
+    let failures = core.store_failures();
+    disconnect_hooks(core, socket, reason).await;
+    if let Some(node) = &core.node
+        && (core.store_failures() != failures || !node.redis.is_up())
+    {
+        node.mark_dirty(sid, state.identity.clone(), reason);
+    }
+}
+
+/// Takes the socket out of the sessions index, then runs every handler's disconnect hook
+/// in registration order.
+pub(crate) async fn disconnect_hooks(core: &Arc<Core>, socket: Socket, reason: DisconnectReason) {
+    let sid = socket.id();
+    let user = socket.identity_arc();
+    if let Err(e) = core.sessions.remove(&user.user_id, sid).await {
+        tracing::warn!(socket = %sid, user = %user.user_id, error = %e, "socket not removed from the sessions index");
+    }
     for hook in &core.table().on_disconnect {
         if AssertUnwindSafe((hook.call)(socket.clone(), reason))
             .catch_unwind()
@@ -215,7 +249,7 @@ async fn cleanup(
             tracing::error!(handler = hook.handler, socket = %sid, "disconnect hook panicked");
         }
     }
-    tracing::debug!(socket = %sid, user = %state.identity.user_id, ?reason, "socket cleaned up");
+    tracing::debug!(socket = %sid, user = %user.user_id, %reason, "socket cleaned up");
 }
 
 fn message_id(payload: &Value) -> Option<&str> {
@@ -230,7 +264,7 @@ async fn execute(
     route: &Route,
     socket: Socket,
     payload: Value,
-    ack: Option<AckSender<LocalAdapter>>,
+    ack: Option<AnyAck>,
 ) {
     let user = socket.identity_arc();
     let replay_key = message_id(&payload).map(str::to_owned);
@@ -299,7 +333,7 @@ pub(crate) fn refuse_now(
     core: &Core,
     socket: &Socket,
     event: &str,
-    ack: Option<AckSender<LocalAdapter>>,
+    ack: Option<AnyAck>,
     e: HandlerError,
 ) {
     core.metrics.error(e.code);
@@ -312,9 +346,9 @@ pub(crate) fn refuse_now(
 }
 
 /// Builds a handler-facing socket from the socketioxide one.
-pub(crate) fn wrap(core: &Core, s: Arc<SioSocket>, identity: Arc<Identity>) -> Socket {
+pub(crate) fn wrap(core: &Core, s: AnySocketRef, identity: Arc<Identity>) -> Socket {
     Socket {
-        inner: SocketRef::from(s),
+        handle: Handle::Here(s),
         identity,
         shared: core.io.shared.clone(),
     }

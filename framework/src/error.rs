@@ -75,6 +75,15 @@ pub enum HostError {
     /// The server could not bind or serve.
     #[error("server I/O error: {0}")]
     Io(#[from] std::io::Error),
+    /// The cluster's Redis could not be reached at start.
+    #[error("cluster mode: {0}")]
+    Store(crate::StoreError),
+    /// This node was declared dead by the cluster while it was cut off from Redis, and
+    /// stopped serving so its clients reconnect elsewhere. Restart it.
+    #[error(
+        "this node was declared dead by the cluster (no heartbeat within cluster.node_timeout_ms) and stopped serving; restart it"
+    )]
+    Fenced,
 }
 
 /// The error codes a client may see in `{ ok: false, error: { code, message } }` or in a

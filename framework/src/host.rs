@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use axum::Router;
 use serde_json::{Map, Value, json};
-use socketioxide::layer::SocketIoLayer;
 use tokio::net::TcpListener;
 use tokio::sync::{Mutex, oneshot};
 
@@ -49,7 +48,7 @@ impl Host {
         framework_tasks: HandlerTasks,
         by_type: std::collections::HashMap<TypeId, AnyArc>,
         handler_routes: Router,
-        layer: SocketIoLayer,
+        layer: crate::adapter::AnyLayer,
     ) -> Self {
         let inner = Arc::new(Inner {
             core,
@@ -125,15 +124,25 @@ impl Host {
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), HostError> {
         let host = self.clone();
+        let fenced = self.inner.core.node.as_ref().map(|n| n.fenced.clone());
         let graceful = async move {
-            signal.await;
+            match &fenced {
+                Some(fenced) => tokio::select! {
+                    _ = signal => {}
+                    _ = fenced.cancelled() => {}
+                },
+                None => signal.await,
+            }
             host.close_sockets().await;
         };
         axum::serve(listener, self.router.clone())
             .with_graceful_shutdown(graceful)
             .await?;
         self.shutdown().await;
-        Ok(())
+        match &self.inner.core.node {
+            Some(node) if node.fenced.is_cancelled() => Err(HostError::Fenced),
+            _ => Ok(()),
+        }
     }
 
     /// Stops accepting sockets and events, runs every handler's disconnect cleanup for
@@ -169,8 +178,7 @@ impl Host {
         {
             tracing::warn!("shutdown: socket cleanup exceeded the deadline");
         }
-        if tokio::time::timeout(deadline, core.io.io.close())
-            .await
+        if crate::adapter::either!(&core.io.io, io => tokio::time::timeout(deadline, io.close()).await)
             .is_err()
         {
             tracing::warn!("shutdown: closing transports exceeded the deadline");
@@ -193,6 +201,9 @@ impl Host {
             .is_err()
         {
             tracing::warn!("shutdown: framework tasks did not stop in time");
+        }
+        if let Some(node) = &self.inner.core.node {
+            node.leave().await;
         }
         for (h, tasks) in self.inner.handlers.iter().rev() {
             let name = h.name();
@@ -224,12 +235,21 @@ async fn stats_of(inner: &Inner) -> Value {
     )
     .await;
     let handlers: Map<String, Value> = all.into_iter().collect();
-    json!({
+    let mut doc = json!({
         "uptimeSeconds": inner.core.started.elapsed().as_secs(),
         "connections": inner.core.metrics.connections(),
         "idempotentReplays": inner.core.metrics.replays(),
+        "store": inner.core.config.store,
         "handlers": handlers,
-    })
+    });
+    if let Some(node) = &inner.core.node {
+        doc["cluster"] = json!({
+            "name": node.redis.cluster(),
+            "node": node.redis.node_id(),
+            "redis": if node.redis.is_up() { "up" } else { "down" },
+        });
+    }
+    doc
 }
 
 /// Completes on Ctrl-C (SIGINT) or SIGTERM. The signal handlers are installed when this

@@ -8,7 +8,6 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use socketioxide::layer::SocketIoLayer;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 
@@ -22,7 +21,7 @@ pub(crate) type StatsFn = Arc<
 pub(crate) fn router(
     core: &Arc<Core>,
     handler_routes: Router,
-    layer: SocketIoLayer,
+    layer: crate::adapter::AnyLayer,
     stats: StatsFn,
 ) -> Router {
     let limited = handler_routes.layer(RequestBodyLimitLayer::new(core.config.http.max_body_bytes));
@@ -37,7 +36,11 @@ pub(crate) fn router(
                 async move { Json(stats().await) }
             }),
         );
-    let mut router = limited.merge(builtin).layer(layer);
+    let merged = limited.merge(builtin);
+    let mut router = match layer {
+        crate::adapter::Either::Local(layer) => merged.layer(layer),
+        crate::adapter::Either::Redis(layer) => merged.layer(layer),
+    };
     if let Some(cors) = cors(&core.config.cors_origins) {
         router = router.layer(cors);
     }
@@ -61,14 +64,31 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
     )
 }
 
+/// `200 { status: "ok" }`; `503 { status: "shutting_down" }` while stopping; on a
+/// cluster whose Redis is unreachable `503 { status: "degraded", redis: { up: false,
+/// error } }`: the node still serves its sockets (stateless events work, stateful ones
+/// answer `unavailable`) and reconnects by itself.
 async fn healthz(State(core): State<Arc<Core>>) -> impl IntoResponse {
     if core.is_shutting_down() {
-        (
+        return (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({ "status": "shutting_down" })),
-        )
-    } else {
-        (StatusCode::OK, Json(json!({ "status": "ok" })))
+        );
+    }
+    match &core.node {
+        None => (StatusCode::OK, Json(json!({ "status": "ok" }))),
+        Some(node) if node.redis.is_up() => (
+            StatusCode::OK,
+            Json(json!({ "status": "ok", "node": node.redis.node_id(), "redis": { "up": true } })),
+        ),
+        Some(node) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({
+                "status": "degraded",
+                "node": node.redis.node_id(),
+                "redis": { "up": false, "error": node.redis.health().last_error() },
+            })),
+        ),
     }
 }
 

@@ -1,12 +1,11 @@
 //! [`Io`]: broadcasting to rooms from anywhere (event handlers, host APIs, HTTP routes).
+//! On a cluster every broadcast reaches the sockets of every node.
 
 use std::sync::Arc;
 
 use serde::Serialize;
-use socketioxide::SocketIo;
-use socketioxide::adapter::LocalAdapter;
-use socketioxide::operators::BroadcastOperators;
 
+use crate::adapter::{AnyIo, AnyOperators, Either, either};
 use crate::config::SlowClientPolicy;
 use crate::metrics::Metrics;
 use crate::names::EventNames;
@@ -21,7 +20,7 @@ pub(crate) struct Shared {
 /// A handle to the Socket.IO server for broadcasting. Cheap to clone.
 #[derive(Clone)]
 pub struct Io {
-    pub(crate) io: SocketIo<LocalAdapter>,
+    pub(crate) io: AnyIo,
     pub(crate) shared: Arc<Shared>,
 }
 
@@ -32,70 +31,120 @@ impl std::fmt::Debug for Io {
 }
 
 impl Io {
-    /// A broadcast to every socket in `room`; `room` may be a socket id
-    /// (`id.to_string()`) to reach one socket.
+    /// A broadcast to every socket in `room`, on every node; `room` may be a socket id
+    /// (`id.to_string()`) to reach one socket wherever it is connected.
     pub fn to(&self, room: impl Into<String>) -> Broadcast {
-        Broadcast::new(self.io.to(room.into()), self.shared.clone())
+        let op = match &self.io {
+            Either::Local(io) => Either::Local(io.to(room.into())),
+            Either::Redis(io) => Either::Redis(io.to(room.into())),
+        };
+        Broadcast::new(op, self.shared.clone())
     }
 
     /// How many sockets of this node are in `room`.
     pub fn local_room_len(&self, room: impl Into<String>) -> usize {
-        self.io.to(room.into()).sockets().len()
+        either!(&self.io, io => io.to(room.into()).local().sockets().len())
     }
 
     /// Disconnects one socket of this node (server side). Returns false if it is not here.
     pub fn disconnect_socket(&self, id: crate::SocketId) -> bool {
-        match self.io.get_socket(id) {
-            Some(s) => {
-                crate::socket::disconnect_when_possible(s);
-                true
-            }
-            None => false,
+        match &self.io {
+            Either::Local(io) => io
+                .get_socket(id)
+                .map(crate::socket::disconnect_when_possible)
+                .is_some(),
+            Either::Redis(io) => io
+                .get_socket(id)
+                .map(crate::socket::disconnect_when_possible)
+                .is_some(),
         }
     }
 
     /// How many sockets are connected to this node.
     pub fn local_connections(&self) -> usize {
-        self.io.sockets().len()
+        either!(&self.io, io => io.sockets().len())
+    }
+
+    /// True when broadcasts reach other nodes (store = "redis").
+    pub fn is_clustered(&self) -> bool {
+        matches!(self.io, Either::Redis(_))
     }
 }
 
 /// A pending broadcast; add rooms with [`Broadcast::to`], exclude with
-/// [`Broadcast::except`], send with [`Broadcast::emit`].
+/// [`Broadcast::except`], then [`emit`](Broadcast::emit) an event, or make the sockets
+/// [`join`](Broadcast::join) or [`leave`](Broadcast::leave) a room, or
+/// [`disconnect`](Broadcast::disconnect) them, on whichever node they are.
 pub struct Broadcast {
-    op: BroadcastOperators<LocalAdapter>,
+    op: AnyOperators,
     shared: Arc<Shared>,
 }
 
 impl Broadcast {
-    pub(crate) fn new(op: BroadcastOperators<LocalAdapter>, shared: Arc<Shared>) -> Self {
+    pub(crate) fn new(op: AnyOperators, shared: Arc<Shared>) -> Self {
         Self { op, shared }
     }
 
     /// Also send to `room`.
     pub fn to(self, room: impl Into<String>) -> Self {
-        Self {
-            op: self.op.to(room.into()),
-            shared: self.shared,
-        }
+        let op = match self.op {
+            Either::Local(op) => Either::Local(op.to(room.into())),
+            Either::Redis(op) => Either::Redis(op.to(room.into())),
+        };
+        Self { op, ..self }
     }
 
     /// Do not send to sockets in `room`. Every socket is in a room named by its id
     /// (`socket.id().to_string()`), so this also excludes single sockets.
     pub fn except(self, room: impl Into<String>) -> Self {
-        Self {
-            op: self.op.except(room.into()),
-            shared: self.shared,
-        }
+        let op = match self.op {
+            Either::Local(op) => Either::Local(op.except(room.into())),
+            Either::Redis(op) => Either::Redis(op.except(room.into())),
+        };
+        Self { op, ..self }
     }
 
     /// Sends the event. Sockets whose buffer is full are counted as slow clients; the
-    /// others still receive it.
+    /// others still receive it. On a cluster whose Redis is unreachable, only this node's
+    /// sockets receive it (delivery across nodes is at most once).
     pub async fn emit<T: Serialize + ?Sized>(self, event: &str, data: &T) {
         let wire = self.shared.names.wire(event);
-        if let Err(e) = self.op.emit(wire, data).await {
+        let result = either!(self.op, op => op.emit(wire, data).await);
+        if let Err(e) = result {
             self.shared.metrics.slow_client();
             tracing::warn!(event, error = %e, "broadcast not delivered to every socket");
+        }
+    }
+
+    /// Makes the selected sockets join `room`, on every node.
+    pub async fn join(self, room: impl Into<String>) {
+        let room = room.into();
+        let result = match self.op {
+            Either::Local(op) => op.join(room.clone()).await.map_err(|e| e.to_string()),
+            Either::Redis(op) => op.join(room.clone()).await.map_err(|e| e.to_string()),
+        };
+        if let Err(error) = result {
+            tracing::warn!(room, error, "join across nodes failed");
+        }
+    }
+
+    /// Makes the selected sockets leave `room`, on every node.
+    pub async fn leave(self, room: impl Into<String>) {
+        let room = room.into();
+        let result = match self.op {
+            Either::Local(op) => op.leave(room.clone()).await.map_err(|e| e.to_string()),
+            Either::Redis(op) => op.leave(room.clone()).await.map_err(|e| e.to_string()),
+        };
+        if let Err(error) = result {
+            tracing::warn!(room, error, "leave across nodes failed");
+        }
+    }
+
+    /// Disconnects the selected sockets (server side), on every node.
+    pub async fn disconnect(self) {
+        let result = either!(self.op, op => op.disconnect().await);
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "disconnect across nodes failed");
         }
     }
 }

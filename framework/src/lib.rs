@@ -37,8 +37,11 @@
 //! # }
 //! ```
 
+mod adapter;
 mod apikey;
+mod backend;
 mod builder;
+mod cluster;
 pub mod config;
 mod context;
 mod core;
@@ -52,13 +55,16 @@ mod identity;
 mod io;
 mod metrics;
 mod names;
+mod reason;
 mod route;
 mod sessions;
 mod sio;
 mod socket;
 
 pub use apikey::{ApiKey, json_error};
+pub use backend::{Backend, StoreError};
 pub use builder::HostBuilder;
+pub use cluster::{OrderGuard, OrderLock, RedisIdempotencyStore, RedisSessionStore, RedisStore};
 pub use config::Config;
 pub use context::InitContext;
 pub use core::user_room;
@@ -68,12 +74,14 @@ pub use host::{Host, shutdown_signal};
 pub use idempotency::{IdempotencyStore, MemoryIdempotencyStore};
 pub use identity::{AuthError, Identity};
 pub use io::{Broadcast, Io};
+pub use reason::DisconnectReason;
 pub use route::Reply;
 pub use sessions::{MemorySessionStore, SessionStore, Sessions};
 pub use socket::{Socket, SocketId};
 
 pub use async_trait::async_trait;
-pub use socketioxide::socket::DisconnectReason;
+/// The `redis` crate, for handler crates writing a Redis store (they depend on plugboard only).
+pub use redis;
 pub use tokio_util::sync::CancellationToken;
 
 #[doc(hidden)]

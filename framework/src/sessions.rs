@@ -5,19 +5,21 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use dashmap::DashMap;
 
-use crate::SocketId;
+use crate::{Identity, SocketId, StoreError};
 
-/// Storage of the user -> sockets index. Memory now; the cluster backend adds Redis.
+/// Storage of the user -> sockets index: [`MemorySessionStore`] on one node,
+/// [`RedisSessionStore`](crate::RedisSessionStore) across a cluster.
 #[async_trait]
 pub trait SessionStore: Send + Sync + 'static {
-    /// Adds a socket; returns the user's other sockets, oldest first.
-    async fn add(&self, user: &str, socket: SocketId) -> Vec<SocketId>;
+    /// Adds a socket of `identity`; returns the user's other sockets, oldest first.
+    async fn add(&self, identity: &Identity, socket: SocketId)
+    -> Result<Vec<SocketId>, StoreError>;
     /// Removes a socket; returns how many sockets the user still has.
-    async fn remove(&self, user: &str, socket: SocketId) -> usize;
+    async fn remove(&self, user: &str, socket: SocketId) -> Result<usize, StoreError>;
     /// The user's sockets, oldest first.
-    async fn sockets(&self, user: &str) -> Vec<SocketId>;
+    async fn sockets(&self, user: &str) -> Result<Vec<SocketId>, StoreError>;
     /// How many users have at least one socket.
-    async fn users(&self) -> usize;
+    async fn users(&self) -> Result<usize, StoreError>;
 }
 
 /// The in-process session index.
@@ -28,43 +30,50 @@ pub struct MemorySessionStore {
 
 #[async_trait]
 impl SessionStore for MemorySessionStore {
-    async fn add(&self, user: &str, socket: SocketId) -> Vec<SocketId> {
-        let mut entry = self.by_user.entry(user.to_owned()).or_default();
-        let others = entry.clone();
+    async fn add(
+        &self,
+        identity: &Identity,
+        socket: SocketId,
+    ) -> Result<Vec<SocketId>, StoreError> {
+        let mut entry = self.by_user.entry(identity.user_id.clone()).or_default();
+        let others: Vec<SocketId> = entry.iter().copied().filter(|s| *s != socket).collect();
         if !entry.contains(&socket) {
             entry.push(socket);
         }
-        others
+        Ok(others)
     }
 
-    async fn remove(&self, user: &str, socket: SocketId) -> usize {
+    async fn remove(&self, user: &str, socket: SocketId) -> Result<usize, StoreError> {
         let left = match self.by_user.get_mut(user) {
             Some(mut sockets) => {
                 sockets.retain(|s| *s != socket);
                 sockets.len()
             }
-            None => return 0,
+            None => return Ok(0),
         };
         if left == 0 {
             self.by_user.remove_if(user, |_, v| v.is_empty());
         }
-        left
+        Ok(left)
     }
 
-    async fn sockets(&self, user: &str) -> Vec<SocketId> {
-        self.by_user
+    async fn sockets(&self, user: &str) -> Result<Vec<SocketId>, StoreError> {
+        Ok(self
+            .by_user
             .get(user)
             .map(|s| s.clone())
-            .unwrap_or_default()
+            .unwrap_or_default())
     }
 
-    async fn users(&self) -> usize {
-        self.by_user.len()
+    async fn users(&self) -> Result<usize, StoreError> {
+        Ok(self.by_user.len())
     }
 }
 
 /// A handle to the sessions index, for handlers that must know whether a user is still
-/// connected (e.g. "the last socket of a party went away").
+/// connected (e.g. "the last socket of a party went away"). On a cluster it answers for
+/// every node; while Redis is unreachable it answers [`StoreError::Unavailable`], and a
+/// handler should then leave state as it is rather than assume the user left.
 #[derive(Clone)]
 pub struct Sessions {
     store: Arc<dyn SessionStore>,
@@ -81,26 +90,30 @@ impl Sessions {
         Self { store }
     }
 
-    /// The sockets a user holds now, oldest first.
-    pub async fn sockets_of(&self, user: &str) -> Vec<SocketId> {
+    /// The sockets a user holds now (on any node), oldest first.
+    pub async fn sockets_of(&self, user: &str) -> Result<Vec<SocketId>, StoreError> {
         self.store.sockets(user).await
     }
 
-    /// True while the user holds at least one socket.
-    pub async fn is_connected(&self, user: &str) -> bool {
-        !self.store.sockets(user).await.is_empty()
+    /// True while the user holds at least one socket (on any node).
+    pub async fn is_connected(&self, user: &str) -> Result<bool, StoreError> {
+        Ok(!self.store.sockets(user).await?.is_empty())
     }
 
     /// How many users are connected.
-    pub async fn users(&self) -> usize {
+    pub async fn users(&self) -> Result<usize, StoreError> {
         self.store.users().await
     }
 
-    pub(crate) async fn add(&self, user: &str, socket: SocketId) -> Vec<SocketId> {
-        self.store.add(user, socket).await
+    pub(crate) async fn add(
+        &self,
+        identity: &Identity,
+        socket: SocketId,
+    ) -> Result<Vec<SocketId>, StoreError> {
+        self.store.add(identity, socket).await
     }
 
-    pub(crate) async fn remove(&self, user: &str, socket: SocketId) -> usize {
+    pub(crate) async fn remove(&self, user: &str, socket: SocketId) -> Result<usize, StoreError> {
         self.store.remove(user, socket).await
     }
 }
@@ -109,15 +122,23 @@ impl Sessions {
 mod tests {
     use super::*;
 
+    fn user(id: &str) -> Identity {
+        Identity {
+            user_id: id.into(),
+            name: id.into(),
+            roles: vec![],
+        }
+    }
+
     #[tokio::test]
     async fn last_socket_leaving_removes_the_user() {
         let s = MemorySessionStore::default();
         let (a, b) = (SocketId::new(), SocketId::new());
-        assert!(s.add("u", a).await.is_empty());
-        assert_eq!(s.add("u", b).await, vec![a]);
-        assert_eq!(s.remove("u", a).await, 1);
-        assert_eq!(s.sockets("u").await, vec![b]);
-        assert_eq!(s.remove("u", b).await, 0);
-        assert_eq!(s.users().await, 0);
+        assert!(s.add(&user("u"), a).await.unwrap().is_empty());
+        assert_eq!(s.add(&user("u"), b).await.unwrap(), vec![a]);
+        assert_eq!(s.remove("u", a).await.unwrap(), 1);
+        assert_eq!(s.sockets("u").await.unwrap(), vec![b]);
+        assert_eq!(s.remove("u", b).await.unwrap(), 0);
+        assert_eq!(s.users().await.unwrap(), 0);
     }
 }

@@ -8,17 +8,20 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use serde_json::Value;
-use socketioxide::adapter::LocalAdapter;
-use socketioxide::extract::{AckSender, Data, Event, TryData};
+use socketioxide::extract::{AckSender, Data, Event, SocketRef, TryData};
 use socketioxide::handler::{
     ConnectHandler, DisconnectHandler, FromConnectParts, FromMessageParts, MessageHandler,
     Value as SioValue,
 };
+use socketioxide::socket::DisconnectReason as SioReason;
 
+use crate::adapter::Flavor;
 use crate::core::{Core, Live, user_room};
-use crate::dispatch::{Job, SioSocket, SocketState, admit, push, refuse_now, wrap};
+use crate::dispatch::{Job, SocketState, admit, push, refuse_now, wrap};
 use crate::identity::AuthError;
-use crate::{DisconnectReason, HandlerError, Identity};
+use crate::{HandlerError, Identity};
+
+type SioSocket<A> = socketioxide::socket::Socket<A>;
 
 #[doc(hidden)]
 pub struct ConnectMarker;
@@ -34,13 +37,13 @@ pub(crate) struct Connector {
     pub(crate) core: Arc<Core>,
 }
 
-impl ConnectHandler<LocalAdapter, ConnectMarker> for Connector {
-    fn call(&self, s: Arc<SioSocket>, _auth: Option<SioValue>) {
+impl<A: Flavor> ConnectHandler<A, ConnectMarker> for Connector {
+    fn call(&self, s: Arc<SioSocket<A>>, _auth: Option<SioValue>) {
         let core = &self.core;
         let Some(identity) = s.extensions.get::<Arc<Identity>>() else {
             // Unreachable: the middleware either stored an identity or refused the socket.
             tracing::error!(socket = %s.id, "socket without identity; disconnecting");
-            let _ = socketioxide::extract::SocketRef::from(s).disconnect();
+            let _ = SocketRef::from(s).disconnect();
             return;
         };
         let state = Arc::new(SocketState::new(identity.clone(), &core.config.limits));
@@ -52,7 +55,11 @@ impl ConnectHandler<LocalAdapter, ConnectMarker> for Connector {
             core: core.clone(),
             state: state.clone(),
         });
-        let socket = wrap(core, s.clone(), identity.clone());
+        let socket = wrap(
+            core,
+            A::socket(SocketRef::from(s.clone())),
+            identity.clone(),
+        );
         // As in Node Socket.IO, every socket is in a room named by its own id, so
         // `to(id)` / `except(id)` address one socket (on any node once clustered).
         socket.join(s.id.to_string());
@@ -71,7 +78,7 @@ impl ConnectHandler<LocalAdapter, ConnectMarker> for Connector {
 
     fn call_middleware<'a>(
         &'a self,
-        s: Arc<SioSocket>,
+        s: Arc<SioSocket<A>>,
         auth: &'a Option<SioValue>,
     ) -> Pin<Box<dyn Future<Output = MiddlewareResult> + Send + 'a>> {
         Box::pin(async move {
@@ -100,8 +107,8 @@ pub(crate) struct Dispatcher {
     state: Arc<SocketState>,
 }
 
-impl MessageHandler<LocalAdapter, MessageMarker> for Dispatcher {
-    fn call(&self, s: Arc<SioSocket>, mut v: SioValue, ack_id: Option<i64>) {
+impl<A: Flavor> MessageHandler<A, MessageMarker> for Dispatcher {
+    fn call(&self, s: Arc<SioSocket<A>>, mut v: SioValue, ack_id: Option<i64>) {
         let core = &self.core;
         if core.is_shutting_down() {
             return;
@@ -110,9 +117,15 @@ impl MessageHandler<LocalAdapter, MessageMarker> for Dispatcher {
             return;
         };
         let ack = ack_id.map(|_| {
-            AckSender::from_message_parts(&s, &mut v, &ack_id).unwrap_or_else(|e| match e {})
+            A::ack(
+                AckSender::from_message_parts(&s, &mut v, &ack_id).unwrap_or_else(|e| match e {}),
+            )
         });
-        let socket = wrap(core, s.clone(), self.state.identity.clone());
+        let socket = wrap(
+            core,
+            A::socket(SocketRef::from(s.clone())),
+            self.state.identity.clone(),
+        );
         let Some(route) = core.table().events.get(&name).cloned() else {
             tracing::debug!(socket = %s.id, event = %name, "unknown event");
             if ack.is_some() {
@@ -148,21 +161,25 @@ pub(crate) struct Disconnector {
     state: Arc<SocketState>,
 }
 
-impl DisconnectHandler<LocalAdapter, DisconnectMarker> for Disconnector {
+impl<A: Flavor> DisconnectHandler<A, DisconnectMarker> for Disconnector {
     fn call_with_defer(
         &self,
-        s: Arc<SioSocket>,
-        reason: DisconnectReason,
-        defer: fn(Arc<SioSocket>),
+        s: Arc<SioSocket<A>>,
+        reason: SioReason,
+        defer: fn(Arc<SioSocket<A>>),
     ) {
-        let socket = wrap(&self.core, s.clone(), self.state.identity.clone());
+        let socket = wrap(
+            &self.core,
+            A::socket(SocketRef::from(s.clone())),
+            self.state.identity.clone(),
+        );
         push(
             &self.core,
             &self.state,
             Job::Disconnect {
                 socket,
-                reason,
-                defer: (defer, s),
+                reason: reason.into(),
+                defer: Box::new(move || defer(s)),
             },
         );
     }

@@ -145,10 +145,25 @@ async fn wait_until(cond: impl Fn() -> bool) {
 }
 
 #[tokio::test]
-async fn asking_for_the_redis_store_before_cluster_mode_exists_fails_clearly() {
-    let config = plugboard::Config::from_toml("store = \"redis\"").unwrap();
+async fn redis_store_that_cannot_be_reached_fails_start_naming_the_url() {
+    // Port 1 on loopback: nothing listens there.
+    let config = plugboard::Config::from_toml(
+        "store = \"redis\"\nredis_url = \"redis://127.0.0.1:1\"\n[cluster]\nredis_timeout_ms = 300",
+    )
+    .unwrap();
+    let builder = plugboard::Plugboard::builder(config).expect("nothing connects yet");
+    let err = builder.start().await.expect_err("refused").to_string();
+    assert!(err.contains("redis://127.0.0.1:1"), "{err}");
+}
+
+#[tokio::test]
+async fn cluster_settings_that_cannot_work_are_refused_by_name() {
+    let config = plugboard::Config::from_toml(
+        "store = \"redis\"\n[cluster]\nheartbeat_ms = 1000\nnode_timeout_ms = 2000",
+    )
+    .unwrap();
     let err = plugboard::Plugboard::builder(config)
         .expect_err("refused")
         .to_string();
-    assert!(err.contains("store = \"redis\""), "{err}");
+    assert!(err.contains("node_timeout_ms"), "{err}");
 }

@@ -7,9 +7,11 @@
 
 mod client;
 mod server;
+mod stores;
 
 pub use client::{Client, ConnectError};
 pub use server::TestServer;
+pub use stores::{Store, answers_ping, backend, config, current, redis_url, run_on};
 
 /// Dev-mode handshake auth for a user.
 pub fn dev_auth(user_id: &str, name: &str, roles: &[&str]) -> serde_json::Value {

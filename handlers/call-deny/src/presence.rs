@@ -24,7 +24,7 @@ impl CallDeny {
         let Some(sessions) = self.sessions.get().cloned() else {
             return;
         };
-        if sessions.is_connected(&user).await {
+        if sessions.is_connected(&user).await.unwrap_or(true) {
             return;
         }
         match self.store.open_calls_of(&user).await {
@@ -57,7 +57,7 @@ impl CallDeny {
                 }
                 mine
             };
-            if mine && !stop.is_cancelled() && !sessions.is_connected(&user).await {
+            if mine && !stop.is_cancelled() && !sessions.is_connected(&user).await.unwrap_or(true) {
                 this.party_gone(&user).await;
             }
         });

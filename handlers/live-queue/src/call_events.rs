@@ -95,7 +95,7 @@ impl LiveQueue {
     /// A callee that went away while being rung gets the rejoin grace like any party.
     async fn guard_offline(&self, user: &str) {
         let Some(rt) = self.rt.get() else { return };
-        if !rt.sessions.is_connected(user).await {
+        if !rt.sessions.is_connected(user).await.unwrap_or(true) {
             self.timers.schedule(
                 user,
                 tokio::time::Instant::now() + self.cfg().rejoin_grace(),
@@ -127,7 +127,11 @@ impl LiveQueue {
             return Err(HandlerError::invalid("calleeId must be another user"));
         }
         let connected = match self.rt.get() {
-            Some(rt) => rt.sessions.is_connected(&req.callee_id).await,
+            Some(rt) => rt
+                .sessions
+                .is_connected(&req.callee_id)
+                .await
+                .map_err(|e| staged(e.into()))?,
             None => false,
         };
         if !connected {

@@ -18,7 +18,13 @@ impl LiveQueue {
     pub(crate) async fn on_disconnect(&self, socket: Socket, reason: DisconnectReason) {
         let Some(rt) = self.rt.get() else { return };
         let user = socket.user_id();
-        if !rt.sessions.sockets_of(user).await.is_empty() {
+        // Unknown (store unreachable) counts as still connected: nothing is torn down.
+        let still_here = rt
+            .sessions
+            .sockets_of(user)
+            .await
+            .map_or(true, |s| !s.is_empty());
+        if still_here {
             if reason == DisconnectReason::ServerNSDisconnect {
                 Counters::bump(&self.counters.duplicate_connections_kicked);
                 tracing::info!(handler = HANDLER, socket = %socket.id(), user, "older socket replaced; state kept");
@@ -52,7 +58,9 @@ impl LiveQueue {
                 self.emit_users(&[user], "live-call:queue-status", &data)
                     .await;
             }
-            Status::Connecting | Status::InCall if !rt.sessions.is_connected(user).await => {
+            Status::Connecting | Status::InCall
+                if !rt.sessions.is_connected(user).await.unwrap_or(true) =>
+            {
                 if let Some(r) = self.store.release(user, Some(st.version)).await
                     && let Some(ended) = r.ended
                 {
@@ -69,7 +77,7 @@ impl LiveQueue {
         let Some(rt) = self.rt.get() else { return };
         let cutoff = now_ms().saturating_sub(self.cfg().zombie_ttl_ms);
         for (user, st) in self.store.stale(cutoff, 10_000).await {
-            if rt.sessions.is_connected(&user).await {
+            if rt.sessions.is_connected(&user).await.unwrap_or(true) {
                 self.store.touch(&user).await;
             } else if st.status == Status::Available {
                 self.store.forget_available(&user, st.version).await;
