@@ -245,6 +245,9 @@ impl HostBuilder {
                         tracing::warn!(handler = h.name(), error = %e, "shutdown during rollback failed");
                     }
                 }
+                if let Some(node) = &self.core.node {
+                    node.leave().await;
+                }
                 return Err(HostError::InitializeFailed { name, source });
             }
             tracing::info!(handler = name, "handler initialized");
@@ -281,6 +284,9 @@ impl HostBuilder {
             Either::Redis(io) => {
                 if let Err(e) = io.ns("/", connector).await {
                     framework_tasks.stop().await;
+                    if let Some(node) = &self.core.node {
+                        node.leave().await;
+                    }
                     return Err(HostError::Store(crate::StoreError::Unavailable(format!(
                         "cannot subscribe to the cluster's broadcasts: {e}"
                     ))));

@@ -410,11 +410,17 @@ mod tests {
             jail.set_env("PLUGBOARD_AUTH__JWT_SECRET", "s");
             jail.set_env("PLUGBOARD_HANDLERS__HEALTH_PING__INTERVAL_MS", "5");
             jail.set_env("PLUGBOARD_TEST_REDIS_URL", "redis://elsewhere");
+            jail.set_env("PLUGBOARD_STORE", "redis");
+            jail.set_env("PLUGBOARD_REDIS_URL", "redis://10.0.0.5:6380");
+            jail.set_env("PLUGBOARD_CLUSTER__NAME", "eu-1");
             let c = Config::load(Some(Path::new("plugboard.toml"))).map_err(|e| e.to_string())?;
             assert_eq!(c.port, 4000);
             assert_eq!(c.auth.mode, AuthMode::Jwt);
             assert_eq!(c.auth.jwt_secret, "s");
             assert_eq!(c.handler_section("health-ping")["interval_ms"], 5);
+            assert_eq!(c.store, StoreKind::Redis);
+            assert_eq!(c.redis_url, "redis://10.0.0.5:6380");
+            assert_eq!(c.cluster.name, "eu-1");
             Ok(())
         });
     }

@@ -10,7 +10,7 @@ use plugboard::{
     BoxError, DisconnectReason, Handler, HostError, InitContext, Plugboard, RedisStore, Reply,
     Socket, async_trait,
 };
-use plugboard_testkit::{Client, Store, TestServer, dev_auth};
+use plugboard_testkit::{Client, RedisServer, Store, TestServer, dev_auth};
 use serde_json::{Value, json};
 
 /// Joins rooms, shouts to them, and records every disconnect it is told about.
@@ -42,6 +42,14 @@ impl Handler for Board {
                     )
                     .await;
                 Ok(json!({ "ok": true })) as Reply
+            }
+        })?;
+        let sessions = cx.sessions();
+        cx.on("board:who", move |s: Socket, _v: Value| {
+            let sessions = sessions.clone();
+            async move {
+                let mine = sessions.sockets_of(s.user_id()).await?;
+                Ok(json!({ "ok": true, "sockets": mine.len() })) as Reply
             }
         })?;
         let this = self.clone();
@@ -269,6 +277,156 @@ async fn healthz_names_the_node_and_reports_redis_up() {
         assert_eq!(body["redis"]["up"], true);
         assert!(matches!(plugboard_testkit::current(), Store::Redis { .. }));
         a.stop().await;
+    })
+    .await
+}
+
+/// A redis-server of the test's own, or `None` to skip (never under CI=true).
+fn own_redis() -> Option<RedisServer> {
+    let server = RedisServer::start(false);
+    if server.is_none() {
+        assert!(
+            !std::env::var("CI").is_ok_and(|v| v == "true"),
+            "CI=true and redis-server cannot be started"
+        );
+        eprintln!("redis-server cannot be started here: test skipped");
+    }
+    server
+}
+
+async fn health(server: &TestServer) -> (u16, Value) {
+    let (status, body) = server.get("/healthz").await;
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+}
+
+async fn until_async<F, Fut>(what: &str, f: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..300 {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("never happened: {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_redis_is_down_stateful_events_answer_unavailable_and_the_node_recovers_by_itself() {
+    let Some(mut redis) = own_redis() else { return };
+    let name = format!("test-{}", plugboard::SocketId::new());
+    let (a, board) = node(&redis.url(), &name).await;
+    let mut stays = a
+        .connect(dev_auth("stay", "Stay", &["agent"]))
+        .await
+        .unwrap();
+    let leaves = a
+        .connect(dev_auth("leave", "Leave", &["agent"]))
+        .await
+        .unwrap();
+    let leaves_sid = leaves.sid.clone();
+    stays
+        .emit_with_ack("board:join", json!({ "room": "r" }))
+        .await;
+    assert_eq!(
+        stays.emit_with_ack("board:who", json!({})).await["sockets"],
+        1
+    );
+
+    redis.kill();
+    until_async("healthz reports degraded", || async {
+        let (status, body) = health(&a).await;
+        status == 503 && body["status"] == "degraded" && body["redis"]["up"] == false
+    })
+    .await;
+    let refused = stays.emit_with_ack("board:who", json!({})).await;
+    assert_eq!(refused["error"]["code"], "unavailable", "{refused}");
+    // Broadcasts still reach this node's own sockets.
+    stays
+        .emit_with_ack("board:shout", json!({ "room": "r", "text": "still here" }))
+        .await;
+    assert_eq!(stays.recv("board:said").await["text"], "still here");
+    leaves.close().await;
+    until("the leaving socket's hooks ran once", || {
+        board
+            .gone
+            .lock()
+            .iter()
+            .filter(|(s, _, _)| *s == leaves_sid)
+            .count()
+            == 1
+    })
+    .await;
+
+    // A restart without persistence: Redis comes back empty.
+    redis.restart();
+    until_async("healthz is ok again", || async {
+        health(&a).await.0 == 200
+    })
+    .await;
+    until("the cleanup that met the outage ran again", || {
+        board
+            .gone
+            .lock()
+            .iter()
+            .filter(|(s, _, _)| *s == leaves_sid)
+            .count()
+            == 2
+    })
+    .await;
+    let who = stays.emit_with_ack("board:who", json!({})).await;
+    assert_eq!(
+        who["sockets"], 1,
+        "the live socket is registered again: {who}"
+    );
+    assert!(
+        a.host
+            .sessions()
+            .sockets_of("leave")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    a.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_whose_handler_fails_to_initialize_leaves_the_cluster() {
+    on_redis(|url, name| async move {
+        struct Broken;
+        #[async_trait]
+        impl Handler for Broken {
+            fn name(&self) -> &'static str {
+                "broken"
+            }
+            async fn initialize(
+                self: Arc<Self>,
+                _cx: &mut InitContext<'_>,
+            ) -> Result<(), BoxError> {
+                Err("no database".into())
+            }
+        }
+        let mut b = Plugboard::builder(
+            plugboard::Config::from_toml(&toml(&url, &name, "node_id = \"broken-node\"")).unwrap(),
+        )
+        .unwrap();
+        b.handler(Broken).unwrap();
+        assert!(b.start().await.is_err());
+        let redis = RedisStore::open(&url, &name, Duration::from_secs(2))
+            .await
+            .unwrap();
+        let nodes: Vec<String> = redis
+            .query(
+                plugboard::redis::cmd("ZRANGE")
+                    .arg(redis.key("nodes"))
+                    .arg(0)
+                    .arg(-1),
+            )
+            .await
+            .unwrap();
+        assert!(nodes.is_empty(), "{nodes:?}");
     })
     .await
 }

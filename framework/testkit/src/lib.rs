@@ -6,10 +6,12 @@
 //! JavaScript client is proven separately by the Node tests under `e2e/`.
 
 mod client;
+mod redis_server;
 mod server;
 mod stores;
 
 pub use client::{Client, ConnectError};
+pub use redis_server::RedisServer;
 pub use server::TestServer;
 pub use stores::{Store, answers_ping, backend, config, current, redis_url, run_on};
 

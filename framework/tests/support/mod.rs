@@ -7,13 +7,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 use plugboard::{
-    BoxError, Config, Handler, HandlerError, HostBuilder, InitContext, Plugboard, Reply, Socket,
+    BoxError, Handler, HandlerError, HostBuilder, InitContext, Plugboard, Reply, Socket,
     async_trait,
 };
 use serde_json::{Value, json};
 
 pub fn builder(toml: &str) -> HostBuilder {
-    Plugboard::builder(Config::from_toml(toml).expect("config")).expect("builder")
+    Plugboard::builder(plugboard_testkit::config(toml)).expect("builder")
 }
 
 /// Records every event it sees, in the order it handled them.
