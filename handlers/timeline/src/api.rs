@@ -2,8 +2,8 @@
 //!
 //! Every broadcast validates the entity, then looks up its subscriber count: with none,
 //! it does no socket work, counts a skipped broadcast and returns `Ok(0)`; otherwise it
-//! emits to the room `timeline:{entityType}:{entityId}` and returns the subscriber count
-//! (the sockets reached on this node, on the memory store).
+//! emits to the room `timeline:{entityType}:{entityId}` (on every node of a cluster) and
+//! returns the subscriber count (of the whole cluster on Redis).
 
 use std::sync::atomic::Ordering;
 
@@ -69,7 +69,7 @@ impl Timeline {
         event: &'static str,
         extra: Option<(&'static str, Value)>,
     ) -> Result<usize, TimelineError> {
-        let subscribers = self.store.subscriber_count(&entity).await?;
+        let subscribers = self.store().subscriber_count(&entity).await?;
         let Some(io) = self.io.get().filter(|_| subscribers > 0) else {
             self.skipped.fetch_add(1, Ordering::Relaxed);
             tracing::trace!(handler = "timeline", event, entity = %entity, "no subscribers, broadcast skipped");
@@ -181,14 +181,16 @@ impl Timeline {
         entity_id: &str,
     ) -> Result<usize, TimelineError> {
         let entity = self.entity(entity_type, entity_id)?;
-        let n = self.store.subscriber_count(&entity).await?;
+        let n = self.store().subscriber_count(&entity).await?;
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
 
-    /// Totals, broadcast counters and the `stats_top_n` most-followed entities.
-    pub fn stats(&self) -> TimelineStats {
-        let s = self.store.stats(self.cfg().stats_top_n);
-        TimelineStats {
+    /// Totals, broadcast counters and the `stats_top_n` most-followed entities. Totals
+    /// and entities count the whole cluster; `broadcasts` and `skippedBroadcasts` count
+    /// this node's broadcasts.
+    pub async fn stats(&self) -> Result<TimelineStats, TimelineError> {
+        let s = self.store().stats(self.cfg().stats_top_n).await?;
+        Ok(TimelineStats {
             total_sockets: s.total_sockets,
             total_entities: s.total_entities,
             broadcasts: self.broadcasts.load(Ordering::Relaxed),
@@ -202,6 +204,6 @@ impl Timeline {
                     subscribers,
                 })
                 .collect(),
-        }
+        })
     }
 }

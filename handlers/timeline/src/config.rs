@@ -42,9 +42,15 @@ impl TimelineConfig {
             return Err("entity_types must list at least one type".into());
         }
         for t in &self.entity_types {
-            if t.is_empty() || t.chars().count() > 64 || t.contains(':') || t.contains('/') {
+            if t.is_empty()
+                || t.chars().count() > 64
+                || t.contains(':')
+                || t.contains('/')
+                || t.chars().any(char::is_control)
+            {
                 return Err(format!(
-                    "entity_types: `{t}` must be 1..=64 chars without `:` or `/`"
+                    "entity_types: `{}` must be 1..=64 chars without `:`, `/` or control characters",
+                    t.escape_debug()
                 ));
             }
         }
@@ -80,6 +86,8 @@ mod tests {
         assert!(c.validate().unwrap_err().contains("entity_types"));
         c.entity_types = vec!["a:b".into()];
         assert!(c.validate().unwrap_err().contains("a:b"));
+        c.entity_types = vec!["tab\there".into()];
+        assert!(c.validate().unwrap_err().contains("tab\\there"));
         c.entity_types = vec!["deal".into()];
         c.max_entity_id_chars = 0;
         assert!(c.validate().unwrap_err().contains("max_entity_id_chars"));

@@ -59,7 +59,30 @@ impl EntityKey {
     pub fn room(&self) -> String {
         format!("timeline:{}:{}", self.entity_type, self.entity_id)
     }
+
+    /// The entity as one string for a networked store: `{entityType}\x1f{entityId}`.
+    /// Entity types hold no control character, so the first `\x1f` splits it again, and
+    /// codes sort byte-wise exactly as keys sort (type, then id).
+    pub(crate) fn code(&self) -> String {
+        let mut s = String::with_capacity(self.entity_type.len() + 1 + self.entity_id.len());
+        s.push_str(&self.entity_type);
+        s.push(CODE_SEPARATOR);
+        s.push_str(&self.entity_id);
+        s
+    }
+
+    /// The entity of a [`code`](Self::code); `None` for a string that is not one.
+    pub(crate) fn from_code(code: &str) -> Option<Self> {
+        let (entity_type, entity_id) = code.split_once(CODE_SEPARATOR)?;
+        (!entity_type.is_empty() && !entity_id.is_empty()).then(|| Self {
+            entity_type: entity_type.to_owned(),
+            entity_id: entity_id.to_owned(),
+        })
+    }
 }
+
+/// Separates type and id in [`EntityKey::code`]: below every character a type may hold.
+const CODE_SEPARATOR: char = '\u{1f}';
 
 impl fmt::Display for EntityKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -103,5 +126,31 @@ mod tests {
         assert_eq!(field("client", &"x".repeat(129)), "entityId");
         // 128 characters (not bytes) is the limit.
         assert!(EntityKey::parse(&c, "client", &"é".repeat(128)).is_ok());
+    }
+
+    #[test]
+    fn codes_round_trip_and_sort_like_keys() {
+        let key = |t: &str, id: &str| EntityKey {
+            entity_type: t.into(),
+            entity_id: id.into(),
+        };
+        let odd = key("sales-order", "a:b\u{1f}c");
+        assert_eq!(EntityKey::from_code(&odd.code()), Some(odd.clone()));
+        assert_eq!(EntityKey::from_code("no separator"), None);
+        assert_eq!(EntityKey::from_code("\u{1f}1"), None);
+        let mut keys = vec![
+            key("a-b", "1"),
+            key("a", "z"),
+            key("a", "10"),
+            key("a.b", "0"),
+        ];
+        let mut codes: Vec<String> = keys.iter().map(EntityKey::code).collect();
+        keys.sort();
+        codes.sort();
+        let decoded: Vec<EntityKey> = codes
+            .iter()
+            .filter_map(|c| EntityKey::from_code(c))
+            .collect();
+        assert_eq!(decoded, keys);
     }
 }

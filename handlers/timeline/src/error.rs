@@ -2,6 +2,11 @@
 
 use plugboard::HandlerError;
 
+/// A failure of a [`TimelineStore`](crate::TimelineStore): the framework's store error.
+/// `Unavailable` (Redis down or too slow; the call changed nothing) answers
+/// `unavailable`, `Backend` (Redis answered an error) answers `internal`.
+pub use plugboard::StoreError;
+
 /// Errors of the timeline host API and store.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
@@ -39,21 +44,12 @@ impl TimelineError {
 
 impl From<TimelineError> for HandlerError {
     fn from(e: TimelineError) -> Self {
-        match &e {
+        match e {
             TimelineError::InvalidEntity { field, .. }
             | TimelineError::InvalidItem { field, .. } => {
-                HandlerError::invalid(e.to_string()).with_detail("field", *field)
+                HandlerError::invalid(e.to_string()).with_detail("field", field)
             }
-            TimelineError::Store(_) => HandlerError::unavailable(e.to_string()),
+            TimelineError::Store(s) => s.into(),
         }
     }
-}
-
-/// A failure of a [`TimelineStore`](crate::TimelineStore).
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// The backing store is unreachable or answered an error.
-    #[error("timeline store unavailable: {0}")]
-    Unavailable(String),
 }

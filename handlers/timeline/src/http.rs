@@ -5,7 +5,8 @@
 //! item?, itemId?, items? }`, authorized by `Authorization: Bearer <http.api_key>`.
 //! Answers `200 { ok: true, delivered }`; `400` with `error.field` naming the bad field;
 //! `401` on a missing or wrong key; `404` when no key is configured (the API is off);
-//! `413` when the body exceeds `http.max_body_bytes`; `503` when the store fails.
+//! `413` when the body exceeds `http.max_body_bytes`; `503` (`unavailable`) when the
+//! store is unreachable (Redis down), `500` (`internal`) when it answers an error.
 
 use std::sync::Arc;
 
@@ -19,7 +20,7 @@ use axum::routing::{MethodRouter, post};
 use plugboard::{ApiKey, json_error};
 use serde_json::{Value, json};
 
-use crate::{Timeline, TimelineError};
+use crate::{StoreError, Timeline, TimelineError};
 
 /// The route path (axum syntax).
 pub(crate) const PUBLISH_PATH: &str = "/api/timeline/{entity_type}/{entity_id}";
@@ -131,13 +132,13 @@ async fn publish(
     };
     match result {
         Ok(delivered) => Json(json!({ "ok": true, "delivered": delivered })).into_response(),
-        Err(e @ TimelineError::Store(_)) => {
+        Err(TimelineError::Store(e)) => {
             tracing::warn!(handler = "timeline", event = "http:publish", error = %e, "publish failed");
-            json_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                &e.to_string(),
-            )
+            let (status, code) = match e {
+                StoreError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+                _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            };
+            json_error(status, code, &e.to_string())
         }
         Err(e) => bad_field(e.field().unwrap_or("body"), &e.to_string()),
     }

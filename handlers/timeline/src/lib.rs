@@ -15,6 +15,11 @@
 //!   bearer API key.
 //!
 //! A broadcast to an entity nobody follows does no socket work and counts as skipped.
+//!
+//! Subscriptions live in a [`TimelineStore`]: [`MemoryTimelineStore`] on one node, or
+//! [`RedisTimelineStore`] when the host runs with `store = "redis"`, where subscriber
+//! counts are those of the whole cluster and a broadcast from any node (Rust or HTTP)
+//! reaches the entity's followers on every node.
 //! Entity types come from an allow-list (`[handlers.timeline] entity_types`); an optional
 //! [`SubscribeAuthorizer`] decides who may follow what. The wire contract is in
 //! `docs/protocol.md` (section *timeline*).
@@ -36,6 +41,7 @@ mod entity;
 mod error;
 mod handler;
 mod http;
+mod redis;
 mod store;
 
 pub use api::{EntityStats, TimelineStats};
@@ -44,4 +50,5 @@ pub use config::{DEFAULT_ENTITY_TYPES, TimelineConfig};
 pub use entity::EntityKey;
 pub use error::{StoreError, TimelineError};
 pub use handler::{EntityRequest, Timeline};
+pub use redis::RedisTimelineStore;
 pub use store::{MemoryTimelineStore, StoreStats, SubscribeOutcome, TimelineStore};

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use plugboard::{Config, Plugboard};
+use plugboard::Plugboard;
 use plugboard_testkit::{Client, TestServer, dev_auth};
 use plugboard_timeline::Timeline;
 use serde_json::{Value, json};
@@ -12,8 +12,11 @@ use serde_json::{Value, json};
 /// Long enough for a broadcast that was sent to arrive on loopback.
 pub const QUIET: Duration = Duration::from_millis(150);
 
+/// A started host with `timeline`, on the running test's store (see
+/// `plugboard_testkit::config`). On Redis, hosts started in one test are nodes of one
+/// cluster.
 pub async fn server_with(toml: &str, timeline: Timeline) -> (TestServer, Arc<Timeline>) {
-    let mut b = Plugboard::builder(Config::from_toml(toml).unwrap()).unwrap();
+    let mut b = Plugboard::builder(plugboard_testkit::config(toml)).unwrap();
     b.handler(timeline).unwrap();
     let server = TestServer::start(b).await;
     let t = server
@@ -23,6 +26,7 @@ pub async fn server_with(toml: &str, timeline: Timeline) -> (TestServer, Arc<Tim
     (server, t)
 }
 
+/// [`server_with`] a `Timeline::new()`.
 pub async fn server(toml: &str) -> (TestServer, Arc<Timeline>) {
     server_with(toml, Timeline::new()).await
 }
@@ -64,4 +68,21 @@ pub async fn http_stats(server: &TestServer) -> Value {
     let (status, body) = server.get("/stats").await;
     assert_eq!(status, 200);
     serde_json::from_str::<Value>(&body).unwrap()["handlers"]["timeline"].clone()
+}
+
+/// Waits (at most 10 s) until `f` answers true; fails naming `what` otherwise.
+pub async fn until<F: AsyncFn() -> bool>(what: &str, f: F) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !f().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never happened: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// `timeline.stats()`, which must succeed.
+pub async fn stats(t: &Timeline) -> plugboard_timeline::TimelineStats {
+    t.stats().await.expect("stats")
 }
