@@ -430,3 +430,42 @@ async fn a_node_whose_handler_fails_to_initialize_leaves_the_cluster() {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broadcasts_cross_nodes_again_after_redis_restarts() {
+    let Some(mut redis) = own_redis() else { return };
+    let name = format!("test-{}", plugboard::SocketId::new());
+    let (a, _) = node(&redis.url(), &name).await;
+    let (b, _) = node(&redis.url(), &name).await;
+    let mut on_b = b.connect(dev_auth("bob", "Bob", &["agent"])).await.unwrap();
+    let on_a = a.connect(dev_auth("ann", "Ann", &["agent"])).await.unwrap();
+    on_b.emit_with_ack("board:join", json!({ "room": "r" }))
+        .await;
+    // Down long enough for the connection managers' own reconnect attempts to give up.
+    redis.kill();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    redis.restart();
+    for server in [&a, &b] {
+        until_async("healthz is ok again", || async {
+            health(server).await.0 == 200
+        })
+        .await;
+    }
+    // The subscriber connection comes back on its own; retry until a shout crosses.
+    let mut crossed = false;
+    for _ in 0..50 {
+        on_a.emit_with_ack("board:shout", json!({ "room": "r", "text": "back" }))
+            .await;
+        if on_b
+            .try_recv("board:said", Duration::from_millis(100))
+            .await
+            .is_some()
+        {
+            crossed = true;
+            break;
+        }
+    }
+    assert!(crossed, "no broadcast crossed nodes after the restart");
+    a.stop().await;
+    b.stop().await;
+}

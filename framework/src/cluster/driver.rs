@@ -88,6 +88,15 @@ impl PubSubDriver {
         let _ = self.inner.conns.set(conns);
     }
 
+    /// PINGs the subscriber connection. Nothing else is sent on it, so after an outage this
+    /// is what makes the connection manager reconnect (and resubscribe) once Redis is back.
+    pub(crate) async fn ping_subscriber(&self) -> Result<(), DriverError> {
+        let mut sub = self.conns()?.sub;
+        self.bounded(redis::cmd("PING").query_async::<redis::Value>(&mut sub))
+            .await
+            .map(|_| ())
+    }
+
     fn conns(&self) -> Result<DriverConns, DriverError> {
         self.inner
             .conns

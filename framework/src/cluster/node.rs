@@ -131,6 +131,10 @@ impl Node {
                     .arg(candidate),
             )
             .await?;
+        if let Err(e) = self.redis.driver().ping_subscriber().await {
+            // Counted as a failure by the driver: Redis is not fully back yet.
+            return Err(crate::StoreError::Unavailable(e.to_string()));
+        }
         let recovered = self.redis.health().succeeded();
         let previous = self.epoch.lock().replace(epoch.clone());
         match previous {
