@@ -25,6 +25,8 @@ pub struct EntityStats {
 }
 
 /// `stats()`: `{ totalSockets, totalEntities, broadcasts, skippedBroadcasts, entities }`.
+/// On Redis the totals and entities are those of the whole cluster (every node answers
+/// the same); the broadcast counters are this node's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TimelineStats {
@@ -32,11 +34,12 @@ pub struct TimelineStats {
     pub total_sockets: u64,
     /// Entities with at least one subscriber.
     pub total_entities: u64,
-    /// Broadcasts sent to at least one subscriber.
+    /// Broadcasts this node sent to at least one subscriber.
     pub broadcasts: u64,
-    /// Broadcasts to entities without subscribers (no socket work done).
+    /// Broadcasts this node skipped: entities without subscribers (no socket work done).
     pub skipped_broadcasts: u64,
-    /// The most-followed entities, most first, capped at `stats_top_n`.
+    /// The most-followed entities, most first (ties by type, then id), capped at
+    /// `stats_top_n`.
     pub entities: Vec<EntityStats>,
 }
 

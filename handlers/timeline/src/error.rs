@@ -3,7 +3,7 @@
 use plugboard::HandlerError;
 
 /// A failure of a [`TimelineStore`](crate::TimelineStore): the framework's store error.
-/// `Unavailable` (Redis down or too slow; the call changed nothing) answers
+/// `Unavailable` (Redis down or slower than `cluster.redis_timeout_ms`) answers
 /// `unavailable`, `Backend` (Redis answered an error) answers `internal`.
 pub use plugboard::StoreError;
 

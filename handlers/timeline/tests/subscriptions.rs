@@ -3,7 +3,9 @@
 mod support;
 
 use plugboard_testkit::dev_auth;
-use plugboard_timeline::Timeline;
+use std::sync::Arc;
+
+use plugboard_timeline::{EntityKey, MemoryTimelineStore, Timeline, TimelineStore};
 use serde_json::json;
 use support::*;
 
@@ -224,5 +226,19 @@ plugboard_testkit::on_both_stores! {
         let mut b = plugboard::Plugboard::builder(config).unwrap();
         b.handler(Timeline::new()).unwrap();
         assert!(b.start().await.is_err());
+    }
+
+    async fn a_store_given_with_with_store_is_used_whatever_the_backend() {
+        let store = Arc::new(MemoryTimelineStore::new());
+        let (server, timeline) = server_with("", Timeline::with_store(store.clone())).await;
+        let a = client(&server, "a").await;
+        assert_eq!(subscribe(&a, "case", "k1").await["subscribers"], 1);
+        let entity = EntityKey {
+            entity_type: "case".into(),
+            entity_id: "k1".into(),
+        };
+        assert_eq!(store.subscriber_count(&entity).await.unwrap(), 1);
+        assert_eq!(timeline.subscriber_count("case", "k1").await.unwrap(), 1);
+        server.stop().await;
     }
 }
