@@ -7,12 +7,12 @@ use crate::{TicketCollision, Viewer, ViewerStats};
 impl TicketCollision {
     /// The agents on a ticket, oldest viewer first.
     pub async fn viewers(&self, ticket_id: &str) -> Result<Vec<Viewer>, StoreError> {
-        self.store.viewers(ticket_id).await
+        self.store()?.viewers(ticket_id).await
     }
 
     /// True when two or more agents view the ticket.
     pub async fn is_collision(&self, ticket_id: &str) -> Result<bool, StoreError> {
-        Ok(self.store.viewers(ticket_id).await?.len() >= 2)
+        Ok(self.store()?.viewers(ticket_id).await?.len() >= 2)
     }
 
     /// Removes an agent from a ticket (e.g. the ticket was reassigned): the room, the
@@ -20,8 +20,8 @@ impl TicketCollision {
     /// sockets leave the room, and the others get `viewers:updated`. Returns false when
     /// the agent was not on the ticket.
     pub async fn kick(&self, ticket_id: &str, agent_id: &str) -> Result<bool, StoreError> {
-        let _order = self.locks.lock(ticket_id).await;
-        let Some(out) = self.store.remove_agent(ticket_id, agent_id).await? else {
+        let _order = self.lock(ticket_id).await?;
+        let Some(out) = self.store()?.remove_agent(ticket_id, agent_id).await? else {
             return Ok(false);
         };
         self.announce_removal(ticket_id, &out, LeftReason::Left)
@@ -38,7 +38,7 @@ impl TicketCollision {
     /// `{ activeTickets, totalViewers, typingCount, tickets, trackedSockets }`, the
     /// tickets list capped at `stats_top` (most viewers first).
     pub async fn stats(&self) -> Result<ViewerStats, StoreError> {
-        self.store.stats(self.config().stats_top).await
+        self.store()?.stats(self.config().stats_top).await
     }
 
     /// Ends every typing status due at `now_ms` (ms since epoch) right away, as the

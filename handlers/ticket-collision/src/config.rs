@@ -55,6 +55,18 @@ impl TicketCollisionConfig {
     pub fn typing_check_interval(&self) -> Duration {
         Duration::from_millis((self.typing_timeout_ms / 10).clamp(10, 1000))
     }
+
+    /// The TTL of presence keys on Redis, refreshed by every activity: twice the time a
+    /// live cluster may keep an idle viewer (`stale_after_ms + sweep_interval_ms`), so it
+    /// only ever removes what no node is left to sweep.
+    pub fn presence_ttl(&self) -> Duration {
+        Duration::from_millis(
+            self.stale_after_ms
+                .saturating_add(self.sweep_interval_ms)
+                .saturating_add(self.typing_timeout_ms)
+                .saturating_mul(2),
+        )
+    }
 }
 
 #[cfg(test)]
@@ -69,6 +81,7 @@ mod tests {
         assert_eq!(c.sweep_interval_ms, 300_000);
         assert!(c.validate().is_ok());
         assert_eq!(c.typing_check_interval(), Duration::from_secs(1));
+        assert_eq!(c.presence_ttl(), Duration::from_millis(2 * 2_110_000));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use plugboard::{HandlerError, Reply, Socket};
+use plugboard::{DisconnectReason, HandlerError, Reply, Socket};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -75,6 +75,7 @@ impl From<StoreError> for HandlerError {
                 HandlerError::forbidden(e.to_string()).with_detail("limit", limit)
             }
             StoreError::Unavailable(_) => HandlerError::unavailable(e.to_string()),
+            StoreError::Backend(_) => HandlerError::internal(e.to_string()),
         }
     }
 }
@@ -112,9 +113,9 @@ impl TicketCollision {
             ));
         };
         let agent = socket.user_id();
-        let _order = self.locks.lock(ticket).await;
+        let _order = self.lock(ticket).await?;
         let out = self
-            .store
+            .store()?
             .view(ViewRequest {
                 ticket,
                 agent,
@@ -124,7 +125,6 @@ impl TicketCollision {
                 max_tickets_per_socket: self.config().max_tickets_per_socket,
             })
             .await?;
-        self.sockets.insert(socket.id(), socket.clone());
         socket.join(ticket_room(ticket));
         if out.agent_joined
             && let Some(me) = out.viewers.iter().find(|v| v.agent_id == agent)
@@ -148,9 +148,13 @@ impl TicketCollision {
         let (ticket, io) = (p.ticket_id.as_str(), self.io.get());
         let cfg = self.config();
         let now = now_ms();
-        let _order = self.locks.lock(ticket).await;
+        let _order = self.lock(ticket).await?;
         let until = now.saturating_add(cfg.typing_timeout_ms);
-        let Some(out) = self.store.typing(ticket, socket.id(), now, until).await? else {
+        let Some(out) = self
+            .store()?
+            .typing(ticket, socket.id(), now, until)
+            .await?
+        else {
             return Err(not_viewing(ticket));
         };
         if out.started
@@ -159,7 +163,7 @@ impl TicketCollision {
             self.to_others(io, "agent:typing", ticket, &out.viewer)
                 .await;
             self.viewers_updated(io, ticket, &out.viewers).await;
-            self.typing_collision(ticket, &out.typers);
+            self.typing_collision(io, ticket, &out.typers).await;
             tracing::debug!(handler = "ticket-collision", event = "ticket:typing", socket = %socket.id(), user = socket.user_id(), ticket, typers = out.typers.len(), "typing");
         }
         Ok(json!({ "ok": true, "ticketId": ticket, "status": ViewerStatus::Typing }))
@@ -168,9 +172,9 @@ impl TicketCollision {
     pub(crate) async fn on_stop_typing(self: Arc<Self>, socket: Socket, p: TicketPayload) -> Reply {
         check_ticket(&p.ticket_id)?;
         let ticket = p.ticket_id.as_str();
-        let _order = self.locks.lock(ticket).await;
+        let _order = self.lock(ticket).await?;
         let Some(out) = self
-            .store
+            .store()?
             .stop_typing(ticket, socket.id(), now_ms())
             .await?
         else {
@@ -189,41 +193,48 @@ impl TicketCollision {
     pub(crate) async fn on_leave(self: Arc<Self>, socket: Socket, p: TicketPayload) -> Reply {
         check_ticket(&p.ticket_id)?;
         let ticket = p.ticket_id.as_str();
-        socket.leave(ticket_room(ticket));
         self.leave_one(&socket, ticket, LeftReason::Left).await?;
         Ok(json!({ "ok": true, "ticketId": ticket }))
     }
 
     /// Removes the socket from every ticket it views; the rooms where it was the agent's
-    /// last socket hear `agent:left` with reason `disconnected`.
-    pub(crate) async fn on_disconnect(self: Arc<Self>, socket: Socket) {
-        match self.store.tickets_of(socket.id()).await {
+    /// last socket hear `agent:left` with reason `node_down` when the socket's node died
+    /// (another node cleans up after it), `disconnected` for every other reason.
+    ///
+    /// On a store failure the state is kept: the framework runs the hook again once the
+    /// store answers (and the stale sweep removes whatever is left after that).
+    pub(crate) async fn on_disconnect(self: Arc<Self>, socket: Socket, reason: DisconnectReason) {
+        let why = LeftReason::on_disconnect(reason);
+        let tickets = match self.store() {
+            Ok(store) => store.tickets_of(socket.id()).await,
+            Err(e) => Err(e),
+        };
+        match tickets {
             Ok(tickets) => {
                 for ticket in tickets {
-                    if let Err(e) = self
-                        .leave_one(&socket, &ticket, LeftReason::Disconnected)
-                        .await
-                    {
-                        tracing::warn!(handler = "ticket-collision", event = "disconnect", socket = %socket.id(), user = socket.user_id(), ticket, error = %e, "cleanup failed");
+                    if let Err(e) = self.leave_one(&socket, &ticket, why).await {
+                        tracing::warn!(handler = "ticket-collision", event = "disconnect", socket = %socket.id(), user = socket.user_id(), ticket, %reason, error = %e, "cleanup failed");
                     }
                 }
             }
             Err(e) => {
-                tracing::warn!(handler = "ticket-collision", event = "disconnect", socket = %socket.id(), user = socket.user_id(), error = %e, "cleanup failed");
+                tracing::warn!(handler = "ticket-collision", event = "disconnect", socket = %socket.id(), user = socket.user_id(), %reason, error = %e, "cleanup failed");
             }
         }
-        self.sockets.remove(&socket.id());
     }
 
-    /// Takes one socket off one ticket and tells the room when the agent is gone from it.
+    /// Takes one socket off one ticket and out of its room (a no-op for a socket that is
+    /// gone), and tells the room when the agent is gone from the ticket.
     async fn leave_one(
         &self,
         socket: &Socket,
         ticket: &str,
         why: LeftReason,
     ) -> Result<(), StoreError> {
-        let _order = self.locks.lock(ticket).await;
-        let Some(out) = self.store.leave(ticket, socket.id()).await? else {
+        let _order = self.lock(ticket).await?;
+        let left = self.store()?.leave(ticket, socket.id()).await?;
+        socket.leave(ticket_room(ticket));
+        let Some(out) = left else {
             return Ok(());
         };
         if out.agent_left

@@ -1,19 +1,21 @@
 //! The [`TicketCollision`] handler: state, construction and wiring into the host.
 
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
-use dashmap::DashMap;
-use plugboard::{BoxError, Handler, Identity, InitContext, Io, Socket, SocketId, async_trait};
+use plugboard::{
+    Backend, BoxError, Handler, Identity, InitContext, Io, OrderGuard, OrderLock, async_trait,
+};
 use serde_json::{Value, json};
 
 use crate::authz::{Authorizer, FnAuthorizer};
-use crate::locks::TicketLocks;
+use crate::store::StoreError;
 use crate::{
-    MemoryViewerStore, TicketCollisionConfig, TicketPayload, ViewAuthorizer, ViewPayload,
-    ViewerStore,
+    MemoryViewerStore, RedisViewerStore, TicketCollisionConfig, TicketPayload, ViewAuthorizer,
+    ViewPayload, ViewerStore,
 };
 
-/// How many ticket locks serialize room broadcasts (see the `locks` module).
+/// How many local stripes the ticket order lock has (memory stays constant).
 const LOCK_STRIPES: usize = 1024;
 
 /// Tracks who views and types on each ticket and warns agents about collisions.
@@ -23,14 +25,13 @@ const LOCK_STRIPES: usize = 1024;
 /// `host.handler::<TicketCollision>()` for [`viewers`](Self::viewers),
 /// [`is_collision`](Self::is_collision), [`kick`](Self::kick) and [`stats`](Self::stats).
 pub struct TicketCollision {
-    pub(crate) store: Arc<dyn ViewerStore>,
+    /// Set by `with_store`, else at `initialize` from the host's backend.
+    pub(crate) store: OnceLock<Arc<dyn ViewerStore>>,
     pub(crate) authorizer: Option<Authorizer>,
     pub(crate) config: OnceLock<TicketCollisionConfig>,
     pub(crate) io: OnceLock<Io>,
-    /// The node's sockets that view at least one ticket, to reach them one by one
-    /// (typing warnings) and to take them out of a room (kick, timeout).
-    pub(crate) sockets: DashMap<SocketId, Socket>,
-    pub(crate) locks: TicketLocks,
+    /// "Change the store, then tell the room" as one step per ticket, across nodes.
+    pub(crate) locks: OnceLock<OrderLock>,
 }
 
 impl std::fmt::Debug for TicketCollision {
@@ -48,21 +49,47 @@ impl Default for TicketCollision {
 }
 
 impl TicketCollision {
-    /// A handler on the in-memory store; settings come from `[handlers.ticket_collision]`.
+    /// A handler on the host's store: memory, or Redis when the host runs `store =
+    /// "redis"` (picked at `initialize`). Settings come from `[handlers.ticket_collision]`.
     pub fn new() -> Self {
-        Self::with_store(Arc::new(MemoryViewerStore::new()))
-    }
-
-    /// A handler on a given store.
-    pub fn with_store(store: Arc<dyn ViewerStore>) -> Self {
         Self {
-            store,
+            store: OnceLock::new(),
             authorizer: None,
             config: OnceLock::new(),
             io: OnceLock::new(),
-            sockets: DashMap::new(),
-            locks: TicketLocks::new(LOCK_STRIPES),
+            locks: OnceLock::new(),
         }
+    }
+
+    /// A handler on a given store, whatever the host's backend.
+    pub fn with_store(store: Arc<dyn ViewerStore>) -> Self {
+        let this = Self::new();
+        let _ = this.store.set(store);
+        this
+    }
+
+    /// The store `new()` picks on `backend`: [`MemoryViewerStore`], or a
+    /// [`RedisViewerStore`] whose presence TTL is
+    /// [`presence_ttl`](TicketCollisionConfig::presence_ttl).
+    pub fn store_for(backend: &Backend, config: &TicketCollisionConfig) -> Arc<dyn ViewerStore> {
+        match backend.redis() {
+            Some(redis) => Arc::new(RedisViewerStore::new(redis.clone(), config.presence_ttl())),
+            None => Arc::new(MemoryViewerStore::new()),
+        }
+    }
+
+    /// The store; `unavailable` before `initialize` on a handler made with `new()`.
+    pub(crate) fn store(&self) -> Result<&dyn ViewerStore, StoreError> {
+        self.store
+            .get()
+            .map(|s| s.as_ref())
+            .ok_or_else(not_initialized)
+    }
+
+    /// Waits for the order lock of `ticket` (a Redis lease on a cluster).
+    pub(crate) async fn lock(&self, ticket: &str) -> Result<OrderGuard<'_>, StoreError> {
+        let locks = self.locks.get().ok_or_else(not_initialized)?;
+        Ok(locks.lock(ticket).await?)
     }
 
     /// Checks every `ticket:view` with `f(identity, ticket_id)`; `false` answers `forbidden`.
@@ -96,8 +123,16 @@ impl Handler for TicketCollision {
         cfg.validate()?;
         let (typing_every, sweep_every) = (
             cfg.typing_check_interval(),
-            std::time::Duration::from_millis(cfg.sweep_interval_ms),
+            Duration::from_millis(cfg.sweep_interval_ms),
         );
+        let _ = self
+            .store
+            .get_or_init(|| Self::store_for(cx.backend(), &cfg));
+        let _ = self.locks.set(OrderLock::new(
+            cx.backend(),
+            "ticket-collision:ticket",
+            LOCK_STRIPES,
+        ));
         let _ = self.config.set(cfg);
         let _ = self.io.set(cx.io());
 
@@ -118,7 +153,7 @@ impl Handler for TicketCollision {
             this.clone().on_leave(socket, p)
         })?;
         let this = self.clone();
-        cx.on_disconnect(move |socket, _reason| this.clone().on_disconnect(socket));
+        cx.on_disconnect(move |socket, reason| this.clone().on_disconnect(socket, reason));
 
         let this = self.clone();
         cx.spawn("typing-expiry", move |stop| {
@@ -132,11 +167,15 @@ impl Handler for TicketCollision {
     }
 
     async fn stats(&self) -> Value {
-        match self.store.stats(self.config().stats_top).await {
+        match TicketCollision::stats(self).await {
             Ok(stats) => serde_json::to_value(stats).unwrap_or_default(),
             Err(e) => json!({ "error": e.to_string() }),
         }
     }
+}
+
+fn not_initialized() -> StoreError {
+    StoreError::Unavailable("ticket-collision is not initialized".into())
 }
 
 plugboard::register_handler!(TicketCollision::new);

@@ -11,11 +11,13 @@
 //!
 //! Presence is per agent (the identity's user id), not per socket: two tabs are one
 //! viewer. Typing ends by itself after `typing_timeout_ms`; viewers idle for
-//! `stale_after_ms` are swept. State lives behind [`ViewerStore`]
-//! ([`MemoryViewerStore`] here). Host code uses [`TicketCollision::viewers`],
+//! `stale_after_ms` are swept. State lives behind [`ViewerStore`]:
+//! [`MemoryViewerStore`] on one node, [`RedisViewerStore`] when the host runs `store =
+//! "redis"` (many nodes, one state; [`TicketCollision::new`] picks it at start). Host
+//! code uses [`TicketCollision::viewers`],
 //! [`is_collision`](TicketCollision::is_collision), [`kick`](TicketCollision::kick) and
 //! [`stats`](TicketCollision::stats). The wire contract is in
-//! `docs/protocol/ticket-collision.md`.
+//! the ticket-collision section of `docs/protocol.md`.
 //!
 //! ```no_run
 //! use plugboard::{Config, Plugboard};
@@ -40,10 +42,10 @@ mod authz;
 mod config;
 mod events;
 mod handler;
-mod locks;
 mod memory;
 mod model;
 mod notify;
+mod redis;
 mod store;
 mod tasks;
 
@@ -57,4 +59,5 @@ pub use model::{
     ViewerSockets, ViewerStats, ViewerStatus,
 };
 pub use notify::ticket_room;
+pub use redis::RedisViewerStore;
 pub use store::{StoreError, ViewRequest, ViewerStore};

@@ -1,9 +1,19 @@
 //! What the rooms hear: the server -> client events and their payloads.
 
-use plugboard::{Io, Socket, SocketId, user_room};
+use plugboard::{Broadcast, DisconnectReason, Io, SocketId, user_room};
 use serde_json::json;
 
 use crate::{TicketCollision, Viewer, ViewerSockets, ViewerStatus};
+
+/// One broadcast to the given sockets, on whichever node each is (every socket is in
+/// the room named by its id); `None` for no socket.
+fn to_sockets(io: &Io, sockets: &[SocketId]) -> Option<Broadcast> {
+    let (first, rest) = sockets.split_first()?;
+    Some(
+        rest.iter()
+            .fold(io.to(first.to_string()), |b, s| b.to(s.to_string())),
+    )
+}
 
 /// The room of a ticket.
 pub fn ticket_room(ticket_id: &str) -> String {
@@ -19,14 +29,28 @@ pub(crate) enum LeftReason {
     Disconnected,
     /// No activity for `stale_after_ms`.
     Timeout,
+    /// The node holding the agent's last socket on the ticket died; another node
+    /// cleaned up after it.
+    NodeDown,
 }
 
 impl LeftReason {
+    /// The `agent:left` reason for a socket that went away: `node_down` when its node
+    /// died and another node cleans up after it, `disconnected` for every other reason
+    /// (client gone, transport lost, kicked, this node shutting down).
+    pub(crate) fn on_disconnect(reason: DisconnectReason) -> Self {
+        match reason {
+            DisconnectReason::NodeDown => Self::NodeDown,
+            _ => Self::Disconnected,
+        }
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             Self::Left => "left",
             Self::Disconnected => "disconnected",
             Self::Timeout => "timeout",
+            Self::NodeDown => "node_down",
         }
     }
 }
@@ -99,38 +123,35 @@ impl TicketCollision {
     }
 
     /// `collision:warning` of type `typing` to every typing agent (its sockets on the
-    /// ticket), naming the other typers. Nothing while fewer than two agents type.
-    pub(crate) fn typing_collision(&self, ticket: &str, typers: &[ViewerSockets]) {
+    /// ticket, on whichever node they are), naming the other typers. Nothing while fewer
+    /// than two agents type.
+    pub(crate) async fn typing_collision(&self, io: &Io, ticket: &str, typers: &[ViewerSockets]) {
         if typers.len() < 2 {
             return;
         }
         for t in typers {
+            let Some(to) = to_sockets(io, &t.sockets) else {
+                continue;
+            };
             let others: Vec<Viewer> = typers
                 .iter()
                 .filter(|o| o.viewer.agent_id != t.viewer.agent_id)
                 .map(|o| o.viewer.clone())
                 .collect();
-            let payload = warning(ticket, ViewerStatus::Typing, &others);
-            for s in &t.sockets {
-                if let Some(socket) = self.socket(*s) {
-                    socket.emit("collision:warning", &payload);
-                }
-            }
+            to.emit(
+                "collision:warning",
+                &warning(ticket, ViewerStatus::Typing, &others),
+            )
+            .await;
         }
     }
 
-    /// Makes sockets removed from a ticket by the server (kick, timeout) leave its room.
-    pub(crate) fn leave_room(&self, ticket: &str, sockets: &[SocketId]) {
-        let room = ticket_room(ticket);
-        for s in sockets {
-            if let Some(socket) = self.socket(*s) {
-                socket.leave(room.clone());
-            }
+    /// Makes sockets removed from a ticket by the server (kick, timeout) leave its room,
+    /// on whichever node they are.
+    pub(crate) async fn leave_room(&self, io: &Io, ticket: &str, sockets: &[SocketId]) {
+        if let Some(to) = to_sockets(io, sockets) {
+            to.leave(ticket_room(ticket)).await;
         }
-    }
-
-    fn socket(&self, id: SocketId) -> Option<Socket> {
-        self.sockets.get(&id).map(|s| s.clone())
     }
 }
 
@@ -160,6 +181,24 @@ mod tests {
         let many = [v("A"), v("B"), v("C"), v("D")];
         assert_eq!(names(&many), "A, B and 2 others");
         assert_eq!(names(&many[..3]), "A, B and C");
+    }
+
+    #[test]
+    fn only_a_dead_node_makes_agents_leave_with_node_down() {
+        use DisconnectReason::*;
+        assert_eq!(LeftReason::on_disconnect(NodeDown).as_str(), "node_down");
+        for r in [
+            TransportClose,
+            MultipleHttpPollingError,
+            PacketParsingError,
+            TransportError,
+            HeartbeatTimeout,
+            ClientNSDisconnect,
+            ServerNSDisconnect,
+            ClosingServer,
+        ] {
+            assert_eq!(LeftReason::on_disconnect(r).as_str(), "disconnected", "{r}");
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! [`ViewerStore`]: where presence lives. Memory now ([`MemoryViewerStore`](crate::MemoryViewerStore));
-//! the cluster backend adds Redis behind the same trait, and the same tests run on both.
+//! [`ViewerStore`]: where presence lives: [`MemoryViewerStore`](crate::MemoryViewerStore)
+//! on one node, [`RedisViewerStore`](crate::RedisViewerStore) on a cluster; the same
+//! contract tests run on both.
 //!
 //! Every method is one atomic step: each check-and-set (is the socket viewing? is the
 //! typing deadline due? is the viewer still stale?) happens inside the store, never as a
@@ -20,9 +21,22 @@ pub enum StoreError {
         /// The configured limit.
         limit: usize,
     },
-    /// The backing store cannot be reached.
+    /// The backing store cannot be reached (clients see `unavailable`).
     #[error("viewer store unavailable: {0}")]
     Unavailable(String),
+    /// The backing store answered with an error or an unexpected reply (clients see
+    /// `internal`).
+    #[error("viewer store error: {0}")]
+    Backend(String),
+}
+
+impl From<plugboard::StoreError> for StoreError {
+    fn from(e: plugboard::StoreError) -> Self {
+        match e {
+            plugboard::StoreError::Unavailable(m) => Self::Unavailable(m),
+            other => Self::Backend(other.to_string()),
+        }
+    }
 }
 
 /// A `ticket:view` to record.

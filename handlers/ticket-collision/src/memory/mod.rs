@@ -6,8 +6,6 @@
 //! typing statuses by deadline (expiry), `ranking` orders tickets by viewer count (stats).
 
 mod state;
-#[cfg(test)]
-mod tests;
 
 use std::sync::Arc;
 

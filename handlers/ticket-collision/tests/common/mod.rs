@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use plugboard::{Config, Plugboard};
+use plugboard::Plugboard;
 use plugboard_testkit::{Client, TestServer, dev_auth};
 use plugboard_ticket_collision::{TicketCollision, ViewerStats};
 use serde_json::{Value, json};
@@ -20,7 +20,7 @@ pub async fn server_with(
     toml: &str,
     handler: TicketCollision,
 ) -> (TestServer, Arc<TicketCollision>) {
-    let mut b = Plugboard::builder(Config::from_toml(toml).unwrap()).unwrap();
+    let mut b = Plugboard::builder(plugboard_testkit::config(toml)).unwrap();
     let tc = b.handler(handler).unwrap();
     (TestServer::start(b).await, tc)
 }
