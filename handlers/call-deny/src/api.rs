@@ -105,12 +105,12 @@ impl CallDeny {
     /// The record of a call (finished calls stay for `retention_ms`).
     pub async fn get(&self, call_id: &str) -> Result<Option<Call>, CallError> {
         let call = self.call_ref(Some(call_id.into()), None)?;
-        Ok(self.store.get(&call).await?)
+        Ok(self.store()?.get(&call).await?)
     }
 
     /// The calls in `status`, oldest first, at most `max_list`.
     pub async fn list(&self, status: CallStatus) -> Result<Vec<Call>, CallError> {
-        Ok(self.store.list(status, self.cfg().max_list).await?)
+        Ok(self.store()?.list(status, self.cfg().max_list).await?)
     }
 }
 
@@ -172,7 +172,7 @@ impl CallDeny {
             now_ms: now,
             ring_deadline_ms: now.saturating_add(self.cfg().ring_timeout_ms),
         };
-        match self.store.create(new).await? {
+        match self.store()?.create(new).await? {
             CreateOutcome::Created(call) => {
                 tracing::info!(
                     handler = "call-deny",
@@ -229,7 +229,7 @@ impl CallDeny {
             deadline_ms: (to == CallStatus::Accepted && max_call > 0)
                 .then(|| now.saturating_add(max_call)),
         };
-        match self.store.transition(call, &t).await? {
+        match self.store()?.transition(call, &t).await? {
             TransitionOutcome::Applied(call) => {
                 tracing::info!(handler = "call-deny", call = call.call_id, status = call.status.as_str(), by = ?call.by, "call transition");
                 self.counters.applied(call.status);

@@ -13,7 +13,13 @@ pub struct CallDenyConfig {
     /// After a party's last socket goes away, wait this many ms before cancelling or
     /// ending its calls; a reconnect within it keeps them (default 0: at once).
     pub disconnect_grace_ms: u64,
-    /// How often ring timeouts and the retention are checked, in ms (default 250).
+    /// When this node shuts down, its users' calls are kept so the clients can reconnect
+    /// (to this node restarted or to another one); a party not back after this many ms is
+    /// treated as gone (at least `disconnect_grace_ms`; default 30 000; 0: keep the calls
+    /// until their own timeouts). Checked by whichever node of the cluster sweeps first.
+    pub shutdown_grace_ms: u64,
+    /// How often ring timeouts, departures and the retention are checked, in ms
+    /// (default 250).
     pub sweep_interval_ms: u64,
     /// How long finished calls stay readable (GET, repeated deny answers), in ms
     /// (default 10 min).
@@ -32,6 +38,7 @@ impl Default for CallDenyConfig {
             ring_timeout_ms: 30_000,
             max_call_ms: 0,
             disconnect_grace_ms: 0,
+            shutdown_grace_ms: 30_000,
             sweep_interval_ms: 250,
             retention_ms: 600_000,
             agent_role: "agent".into(),

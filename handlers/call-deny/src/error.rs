@@ -1,7 +1,9 @@
-//! [`CallError`]: why a call operation was refused, and [`StoreError`] for store failures.
+//! [`CallError`]: why a call operation was refused. Store failures are plugboard's own
+//! [`StoreError`] (re-exported by this crate): `unavailable` while the shared store is
+//! unreachable, `internal` for a store that answered something unexpected.
 
 use axum::http::StatusCode;
-use plugboard::HandlerError;
+use plugboard::{HandlerError, StoreError};
 
 use crate::CallStatus;
 
@@ -43,7 +45,10 @@ impl CallError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Conflict { .. } | Self::RequestIdTaken => StatusCode::CONFLICT,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::NotStarted | Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NotStarted | Self::Store(StoreError::Unavailable(_)) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Self::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
@@ -59,16 +64,8 @@ impl From<CallError> for HandlerError {
             }
             CallError::RequestIdTaken => HandlerError::conflict(message),
             CallError::Forbidden(_) => HandlerError::forbidden(message),
-            CallError::NotStarted | CallError::Store(_) => HandlerError::unavailable(message),
+            CallError::NotStarted => HandlerError::unavailable(message),
+            CallError::Store(e) => HandlerError::from(e),
         }
     }
-}
-
-/// A failure of a [`CallStore`](crate::CallStore).
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// The backing store is unreachable or answered an error.
-    #[error("call store unavailable: {0}")]
-    Unavailable(String),
 }

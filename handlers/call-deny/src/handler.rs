@@ -1,22 +1,21 @@
-//! The [`CallDeny`] handler: socket events, the agents room, disconnect clean-up and the
-//! sweeper of ring timeouts.
+//! The [`CallDeny`] handler: socket events, the agents room, the store picked from the
+//! backend, disconnect clean-up and the sweeper.
 
-use std::collections::HashMap;
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use parking_lot::Mutex;
 use plugboard::{
-    BoxError, CancellationToken, Handler, InitContext, Io, Reply, Sessions, Socket, async_trait,
+    Backend, BoxError, Handler, InitContext, Io, Reply, Sessions, Socket, async_trait,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio_util::task::TaskTracker;
 
-use crate::api::{Via, now_ms};
+use crate::api::Via;
 use crate::stats::Counters;
-use crate::{Actor, CallDenyConfig, CallStatus, CallStore, EndReason, MemoryCallStore};
+use crate::{
+    Actor, CallDenyConfig, CallError, CallStatus, CallStore, EndReason, MemoryCallStore,
+    RedisCallStore,
+};
 
 /// The room every socket of an agent joins: `call:incoming` and `call:removed` go there.
 pub const AGENTS_ROOM: &str = "agents";
@@ -56,16 +55,12 @@ pub struct CallIdPayload {
 /// Incoming calls for agents, idempotent deny over socket and HTTP, and a call lifecycle
 /// that leaves nothing ringing when a party goes away.
 pub struct CallDeny {
-    pub(crate) store: Arc<dyn CallStore>,
+    /// Given by [`CallDeny::with_store`], or picked from the backend at initialize.
+    store: OnceLock<Arc<dyn CallStore>>,
     pub(crate) config: OnceLock<CallDenyConfig>,
     pub(crate) io: OnceLock<Io>,
     pub(crate) sessions: OnceLock<Sessions>,
     pub(crate) counters: Counters,
-    /// user -> epoch of the disconnect grace waiting for that user.
-    pub(crate) pending: Mutex<HashMap<String, u64>>,
-    pub(crate) epochs: AtomicU64,
-    pub(crate) tasks: TaskTracker,
-    pub(crate) stop: OnceLock<CancellationToken>,
 }
 
 impl Default for CallDeny {
@@ -75,32 +70,48 @@ impl Default for CallDeny {
 }
 
 impl CallDeny {
-    /// A handler on the in-memory store; settings come from `[handlers.call_deny]`.
+    /// A handler whose store follows the host's backend: [`MemoryCallStore`] by default,
+    /// [`RedisCallStore`] with `store = "redis"`. Settings come from
+    /// `[handlers.call_deny]`.
     pub fn new() -> Self {
-        Self::with_store(Arc::new(MemoryCallStore::new()))
-    }
-
-    /// A handler on a given store.
-    pub fn with_store(store: Arc<dyn CallStore>) -> Self {
         Self {
-            store,
+            store: OnceLock::new(),
             config: OnceLock::new(),
             io: OnceLock::new(),
             sessions: OnceLock::new(),
             counters: Counters::default(),
-            pending: Mutex::new(HashMap::new()),
-            epochs: AtomicU64::new(0),
-            tasks: TaskTracker::new(),
-            stop: OnceLock::new(),
+        }
+    }
+
+    /// A handler on a given store, whatever the backend.
+    pub fn with_store(store: Arc<dyn CallStore>) -> Self {
+        let this = Self::new();
+        let _ = this.store.set(store);
+        this
+    }
+
+    /// The store, once given or picked at initialize.
+    pub(crate) fn store(&self) -> Result<&Arc<dyn CallStore>, CallError> {
+        self.store.get().ok_or(CallError::NotStarted)
+    }
+
+    /// The store for `backend`; finished records outlive the retention purge by their TTL
+    /// only when no node purges.
+    fn store_for(backend: &Backend, cfg: &CallDenyConfig) -> Arc<dyn CallStore> {
+        match backend.redis() {
+            Some(redis) => {
+                let ttl = cfg.retention_ms.saturating_mul(2).saturating_add(60_000);
+                Arc::new(
+                    RedisCallStore::new(redis.clone())
+                        .with_finished_ttl(Duration::from_millis(ttl)),
+                )
+            }
+            None => Arc::new(MemoryCallStore::new()),
         }
     }
 
     pub(crate) fn cfg(&self) -> &CallDenyConfig {
         self.config.get_or_init(CallDenyConfig::default)
-    }
-
-    pub(crate) fn pending_disconnects(&self) -> usize {
-        self.pending.lock().len()
     }
 
     pub(crate) fn actor(&self, socket: &Socket) -> Actor {
@@ -134,33 +145,6 @@ impl CallDeny {
             .await?;
         Ok(out.ack())
     }
-
-    async fn sweep(&self) {
-        const BATCH: usize = 1000;
-        let now = now_ms();
-        loop {
-            match self.store.expire(now, BATCH).await {
-                Ok(calls) => {
-                    let n = calls.len();
-                    for call in &calls {
-                        self.counters.applied(call.status);
-                        self.announce(call).await;
-                    }
-                    if n < BATCH {
-                        break;
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(handler = "call-deny", error = %e, "ring timeout sweep failed");
-                    break;
-                }
-            }
-        }
-        let before = now.saturating_sub(self.cfg().retention_ms);
-        if let Err(e) = self.store.purge_finished(before, 10 * BATCH).await {
-            tracing::warn!(handler = "call-deny", error = %e, "retention purge failed");
-        }
-    }
 }
 
 #[async_trait]
@@ -172,6 +156,9 @@ impl Handler for CallDeny {
     async fn initialize(self: Arc<Self>, cx: &mut InitContext<'_>) -> Result<(), BoxError> {
         let cfg: CallDenyConfig = cx.config()?;
         cfg.validate()?;
+        let _ = self
+            .store
+            .get_or_init(|| Self::store_for(cx.backend(), &cfg));
         let _ = self.config.set(cfg);
         let _ = self.io.set(cx.io());
         let _ = self.sessions.set(cx.sessions());
@@ -200,7 +187,6 @@ impl Handler for CallDeny {
             if socket.identity().has_role(&this.cfg().agent_role) {
                 socket.join(AGENTS_ROOM);
             }
-            this.pending.lock().remove(socket.user_id());
             std::future::ready(())
         });
         let this = self.clone();
@@ -210,32 +196,35 @@ impl Handler for CallDeny {
 
         let this = self.clone();
         let every = Duration::from_millis(self.cfg().sweep_interval_ms);
-        cx.spawn("call-sweeper", move |stop| {
-            let _ = this.stop.set(stop.clone());
-            async move {
-                let mut tick = tokio::time::interval(every);
-                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                loop {
-                    tokio::select! {
-                        _ = stop.cancelled() => break,
-                        _ = tick.tick() => this.sweep().await,
-                    }
+        cx.spawn("call-sweeper", move |stop| async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tick.tick() => this.sweep().await,
                 }
-                this.tasks.close();
-                this.tasks.wait().await;
             }
         });
         Ok(())
     }
 
     async fn stats(&self) -> Value {
-        let c = self.store.counts();
         let mut v = self.counters.snapshot();
-        v["ringing"] = json!(c.ringing);
-        v["active"] = json!(c.active);
-        v["records"] = json!(c.records);
-        v["usersWithOpenCalls"] = json!(c.users_with_open_calls);
-        v["pendingDisconnects"] = json!(self.pending_disconnects());
+        let counts = match self.store() {
+            Ok(store) => store.counts().await.map_err(CallError::from),
+            Err(e) => Err(e),
+        };
+        match counts {
+            Ok(c) => {
+                v["ringing"] = json!(c.ringing);
+                v["active"] = json!(c.active);
+                v["records"] = json!(c.records);
+                v["usersWithOpenCalls"] = json!(c.users_with_open_calls);
+                v["pendingDisconnects"] = json!(c.pending_departures);
+            }
+            Err(e) => v["storeError"] = json!(e.to_string()),
+        }
         v
     }
 }

@@ -1,6 +1,7 @@
 //! Call state behind [`CallStore`]. Every check-and-set (create with duplicate check, each
-//! transition, each expiry) is ONE trait method, so a networked store makes each one
-//! atomic (a Redis script) and the handler never reads then writes.
+//! transition, each expiry, each claim of a departure) is ONE trait method, so a networked
+//! store makes each one atomic (a Redis script, or a compare-and-set on a revision) and the
+//! handler never reads then writes.
 
 use async_trait::async_trait;
 
@@ -88,6 +89,19 @@ pub struct StoreCounts {
     pub records: u64,
     /// Users holding at least one open call.
     pub users_with_open_calls: u64,
+    /// Users whose departure waits for its grace (see [`CallStore::schedule_departure`]).
+    pub pending_departures: u64,
+}
+
+/// A user's departure claimed by [`CallStore::claim_departures`]: the claimer checks whether
+/// the user is still gone and cleans up, then [`settles`](CallStore::settle_departure) it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Departure {
+    /// The user who left.
+    pub user: String,
+    /// The claim: the departure is due again at this time (ms) unless settled before, so
+    /// a claimer that fails or dies hands it over to the next sweep.
+    pub token: u64,
 }
 
 /// Storage of calls. Object safe; the handler holds an `Arc<dyn CallStore>`.
@@ -121,7 +135,26 @@ pub trait CallStore: Send + Sync + 'static {
     /// Forgets up to `limit` finished calls last changed before `before_ms`; returns how many.
     async fn purge_finished(&self, before_ms: u64, limit: usize) -> Result<usize, StoreError>;
 
-    /// Counts. Must not block: a networked store answers from state it keeps locally
-    /// (this backs the synchronous `/stats`).
-    fn counts(&self) -> StoreCounts;
+    /// Counts (of the whole cluster on a shared store).
+    async fn counts(&self) -> Result<StoreCounts, StoreError>;
+
+    /// Records that `user`'s last socket went away and their calls must be cleaned up at
+    /// `due_ms` unless they are back by then. A later departure of the same user replaces
+    /// the earlier one. Kept in the store, so whichever node sweeps first handles it, even
+    /// when the node that saw the disconnect died meanwhile.
+    async fn schedule_departure(&self, user: &str, due_ms: u64) -> Result<(), StoreError>;
+
+    /// Claims up to `limit` departures due at or before `now_ms`: each becomes due again at
+    /// `now_ms + lease_ms` (its token), so exactly one claimer holds it at a time and an
+    /// unsettled one comes back. One atomic step.
+    async fn claim_departures(
+        &self,
+        now_ms: u64,
+        lease_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<Departure>, StoreError>;
+
+    /// Forgets a claimed departure unless it was scheduled again since the claim (then the
+    /// new one stays). Returns true when it was forgotten.
+    async fn settle_departure(&self, departure: &Departure) -> Result<bool, StoreError>;
 }

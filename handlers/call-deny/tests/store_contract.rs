@@ -1,8 +1,9 @@
-//! The `CallStore` contract. Every check is a function over `&dyn CallStore`, so the Redis
-//! store of the cluster issue runs the same suite by calling them with its own store.
+//! The `CallStore` contract, on the store the running test's backend gives: memory, or
+//! Redis (`RedisCallStore` on a cluster of its own).
 
-use std::sync::Arc;
+mod common;
 
+use common::call_store as store;
 use plugboard_call_deny::{
     Actor, CallRef, CallStatus, CallStore, CreateOutcome, EndReason, NewCall, Transition,
     TransitionOutcome,
@@ -60,7 +61,7 @@ async fn second_request_to_the_same_target_returns_the_open_call(store: &dyn Cal
         .await
         .unwrap();
     assert_eq!(taken, CreateOutcome::RequestIdTaken);
-    assert_eq!(store.counts().ringing, 1);
+    assert_eq!(store.counts().await.unwrap().ringing, 1);
 }
 
 async fn a_finished_call_frees_the_pair_for_one_clean_new_call(store: &dyn CallStore) {
@@ -100,7 +101,7 @@ async fn deny_applies_once_then_answers_duplicate(store: &dyn CallStore) {
         .await
         .unwrap();
     assert_eq!(again, TransitionOutcome::Duplicate(call));
-    assert_eq!(store.counts().ringing, 0);
+    assert_eq!(store.counts().await.unwrap().ringing, 0);
     assert_eq!(store.list(CallStatus::Denied, 10).await.unwrap().len(), 1);
 }
 
@@ -120,7 +121,7 @@ async fn ids_that_name_different_calls_find_nothing(store: &dyn CallStore) {
         store.transition(&CallRef::id("nope"), &t).await.unwrap(),
         TransitionOutcome::NotFound
     );
-    assert_eq!(store.counts().ringing, 2);
+    assert_eq!(store.counts().await.unwrap().ringing, 2);
 }
 
 async fn accepted_call_conflicts_with_deny_and_ends_once(store: &dyn CallStore) {
@@ -159,7 +160,7 @@ async fn accepted_call_conflicts_with_deny_and_ends_once(store: &dyn CallStore) 
     );
     assert!(store.open_calls_of("a1").await.unwrap().is_empty());
     assert!(store.open_calls_of("u1").await.unwrap().is_empty());
-    assert_eq!(store.counts().users_with_open_calls, 0);
+    assert_eq!(store.counts().await.unwrap().users_with_open_calls, 0);
 }
 
 async fn expiry_misses_ringing_calls_and_times_out_live_ones(store: &dyn CallStore) {
@@ -197,56 +198,35 @@ async fn purge_forgets_only_old_finished_calls(store: &dyn CallStore) {
     assert_eq!(store.get(&CallRef::id("c1")).await.unwrap(), None);
     assert_eq!(store.get(&CallRef::request("r1")).await.unwrap(), None);
     assert!(store.get(&CallRef::id("c2")).await.unwrap().is_some());
-    assert_eq!(store.counts().records, 1);
+    assert_eq!(store.counts().await.unwrap().records, 1);
 }
 
-async fn concurrent_denies_apply_exactly_once(store: Arc<dyn CallStore>) {
-    created(&*store, new_call("c1", "r1", "u1", None, 1)).await;
-    let tasks: Vec<_> = (0..100)
-        .map(|i| {
-            let store = store.clone();
-            tokio::spawn(async move {
-                let t = to(CallStatus::Denied, agent(&format!("a{}", i % 10)), 2);
-                store.transition(&CallRef::id("c1"), &t).await.unwrap()
-            })
-        })
-        .collect();
-    let mut applied = 0;
-    for t in tasks {
-        match t.await.unwrap() {
-            TransitionOutcome::Applied(_) => applied += 1,
-            TransitionOutcome::Duplicate(_) => {}
-            other => panic!("{other:?}"),
-        }
+plugboard_testkit::on_both_stores! {
+    async fn second_request_to_the_same_target_returns_the_open_call() {
+        super::second_request_to_the_same_target_returns_the_open_call(&*store().await).await
     }
-    assert_eq!(applied, 1);
-}
 
-macro_rules! memory_suite {
-    ($($name:ident),* $(,)?) => {$(
-        #[tokio::test]
-        async fn $name() {
-            super::$name(&plugboard_call_deny::MemoryCallStore::new()).await;
-        }
-    )*};
-}
+    async fn a_finished_call_frees_the_pair_for_one_clean_new_call() {
+        super::a_finished_call_frees_the_pair_for_one_clean_new_call(&*store().await).await
+    }
 
-mod memory {
-    memory_suite!(
-        second_request_to_the_same_target_returns_the_open_call,
-        a_finished_call_frees_the_pair_for_one_clean_new_call,
-        deny_applies_once_then_answers_duplicate,
-        ids_that_name_different_calls_find_nothing,
-        accepted_call_conflicts_with_deny_and_ends_once,
-        expiry_misses_ringing_calls_and_times_out_live_ones,
-        purge_forgets_only_old_finished_calls,
-    );
+    async fn deny_applies_once_then_answers_duplicate() {
+        super::deny_applies_once_then_answers_duplicate(&*store().await).await
+    }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn concurrent_denies_apply_exactly_once() {
-        super::concurrent_denies_apply_exactly_once(std::sync::Arc::new(
-            plugboard_call_deny::MemoryCallStore::new(),
-        ))
-        .await;
+    async fn ids_that_name_different_calls_find_nothing() {
+        super::ids_that_name_different_calls_find_nothing(&*store().await).await
+    }
+
+    async fn accepted_call_conflicts_with_deny_and_ends_once() {
+        super::accepted_call_conflicts_with_deny_and_ends_once(&*store().await).await
+    }
+
+    async fn expiry_misses_ringing_calls_and_times_out_live_ones() {
+        super::expiry_misses_ringing_calls_and_times_out_live_ones(&*store().await).await
+    }
+
+    async fn purge_forgets_only_old_finished_calls() {
+        super::purge_forgets_only_old_finished_calls(&*store().await).await
     }
 }

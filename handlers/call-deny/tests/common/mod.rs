@@ -1,13 +1,15 @@
-//! Shared test support: a host with call-deny, HTTP requests through its router.
+//! Shared test support: a host with call-deny on the running test's store (memory or
+//! Redis, see `plugboard_testkit::on_both_stores!`), HTTP requests through its router.
 
 #![allow(dead_code)]
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Method, Request};
-use plugboard::{Config, Plugboard};
-use plugboard_call_deny::CallDeny;
+use plugboard::{Backend, Plugboard};
+use plugboard_call_deny::{CallDeny, CallStore, MemoryCallStore, RedisCallStore};
 use plugboard_testkit::{Client, TestServer, dev_auth};
 use serde_json::Value;
 use tower::ServiceExt;
@@ -16,9 +18,10 @@ use tower::ServiceExt;
 pub const QUIET: Duration = Duration::from_millis(300);
 
 /// A server with call-deny; `section` goes under `[handlers.call_deny]`, `extra` at the top.
+/// Two servers made in one test on Redis are two nodes of one cluster.
 pub async fn server(extra: &str, section: &str) -> TestServer {
     let toml = format!("{extra}\n[handlers.call_deny]\nsweep_interval_ms = 20\n{section}");
-    let mut b = Plugboard::builder(Config::from_toml(&toml).unwrap()).unwrap();
+    let mut b = Plugboard::builder(plugboard_testkit::config(&toml)).unwrap();
     b.handler(CallDeny::new()).unwrap();
     TestServer::start(b).await
 }
@@ -90,5 +93,13 @@ pub async fn stats_until(server: &TestServer, ok: impl Fn(&Value) -> bool) -> Va
             "stats never matched: {s}"
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// The call store of the running test's backend (a Redis one on a cluster of its own).
+pub async fn call_store() -> Arc<dyn CallStore> {
+    match plugboard_testkit::backend().await {
+        Backend::Redis(redis) => Arc::new(RedisCallStore::new(redis)),
+        _ => Arc::new(MemoryCallStore::new()),
     }
 }

@@ -1,0 +1,60 @@
+//! The sweeper, on every node every `sweep_interval_ms`: ring and call timeouts, due
+//! departures ([`crate::presence`]), and the retention purge. Every action is one atomic
+//! step of the store, so when several nodes sweep at once exactly one applies each
+//! transition and announces it.
+
+use plugboard::StoreError;
+
+use crate::CallDeny;
+use crate::api::now_ms;
+
+/// Most calls expired, or departures claimed, in one store call.
+const BATCH: usize = 1000;
+
+impl CallDeny {
+    pub(crate) async fn sweep(&self) {
+        let Ok(store) = self.store() else { return };
+        let now = now_ms();
+        loop {
+            match store.expire(now, BATCH).await {
+                Ok(calls) => {
+                    for call in &calls {
+                        tracing::info!(
+                            handler = "call-deny",
+                            call = call.call_id,
+                            status = call.status.as_str(),
+                            "call timed out"
+                        );
+                        self.counters.applied(call.status);
+                        self.announce(call).await;
+                    }
+                    if calls.len() < BATCH {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    sweep_failed("timeouts", &e);
+                    break;
+                }
+            }
+        }
+        self.settle_departures(now, BATCH).await;
+        let before = now.saturating_sub(self.cfg().retention_ms);
+        if let Err(e) = store.purge_finished(before, 10 * BATCH).await {
+            sweep_failed("retention purge", &e);
+        }
+    }
+}
+
+/// Logs a failed sweep step; the next sweep retries it. While Redis is down (the framework
+/// already warns once about that) this is debug, not a warning every sweep.
+pub(crate) fn sweep_failed(step: &str, e: &StoreError) {
+    match e {
+        StoreError::Unavailable(_) => {
+            tracing::debug!(handler = "call-deny", step, error = %e, "sweep step failed; next sweep retries")
+        }
+        _ => {
+            tracing::warn!(handler = "call-deny", step, error = %e, "sweep step failed; next sweep retries")
+        }
+    }
+}
