@@ -165,3 +165,35 @@ async fn typing_expiry_and_the_stale_sweep_run_on_every_node_and_act_once() {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_views_on_two_nodes_give_every_client_the_full_list_last() {
+    on_redis(async {
+        let (node1, tc1) = server("").await;
+        let (node2, _) = server("").await;
+        let mut clients = Vec::new();
+        for i in 0..16 {
+            let node = if i % 2 == 0 { &node1 } else { &node2 };
+            clients.push(agent(node, &format!("a{i:02}"), &format!("A{i}")).await);
+        }
+        futures_util::future::join_all(clients.iter().map(|c| view(c, "T1"))).await;
+        let want: Vec<String> = (0..16).map(|i| format!("a{i:02}")).collect();
+        let mut viewers = ids(&serde_json::to_value(tc1.viewers("T1").await.unwrap()).unwrap());
+        viewers.sort();
+        assert_eq!(viewers, want);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        for c in &mut clients {
+            let seen = c.drain(Duration::ZERO).await;
+            let last = seen
+                .iter()
+                .rev()
+                .find(|(e, _)| e == "viewers:updated")
+                .map(|(_, v)| v.clone())
+                .unwrap();
+            assert_eq!(ids(&last["viewers"]).len(), 16, "{last}");
+        }
+        node1.stop().await;
+        node2.stop().await;
+    })
+    .await
+}
