@@ -109,7 +109,7 @@ impl LiveQueue {
         };
         check_id("matchId", &match_id, MAX_ID)?;
         let user = socket.user_id();
-        let parties = self.store.parties(&match_id).await;
+        let parties = self.store().parties(&match_id).await?;
         if !parties.is_some_and(|p| p.iter().any(|u| u == user)) {
             return Err(HandlerError::forbidden("you are not a party of this match"));
         }
@@ -138,9 +138,10 @@ impl LiveQueue {
             return Err(staged(HandlerError::not_found("User is offline")));
         }
         let outcome = self
-            .store
+            .store()
             .request_call(&req.match_id, caller, &req.callee_id, &req.stage)
-            .await;
+            .await
+            .map_err(|e| staged(e.into()))?;
         match outcome {
             Ok(Requested::Ringing) => {
                 self.guard_offline(&req.callee_id).await;
@@ -176,7 +177,7 @@ impl LiveQueue {
     async fn accept_call(self: Arc<Self>, socket: Socket, req: MatchRef) -> Reply {
         check_id("matchId", &req.match_id, MAX_ID)?;
         let user = socket.user_id();
-        match self.store.accept_call(&req.match_id, user).await {
+        match self.store().accept_call(&req.match_id, user).await? {
             Ok(started) => {
                 let [a, b] = &started.participants;
                 let data = json!({ "matchId": req.match_id, "stage": started.stage, "participants": started.participants });
@@ -196,9 +197,9 @@ impl LiveQueue {
         check_id("matchId", &req.match_id, MAX_ID)?;
         let user = socket.user_id();
         let ended = self
-            .store
+            .store()
             .end(&req.match_id, user)
-            .await
+            .await?
             .map_err(|e| call_error(&e))?;
         for party in &ended.parties {
             self.timers.cancel(party);

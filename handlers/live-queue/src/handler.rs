@@ -17,6 +17,9 @@ use crate::{GraceTimers, LiveQueueConfig, LiveStore, MemoryLiveStore};
 
 pub(crate) const HANDLER: &str = "live-queue";
 
+/// How long a background step that met an unreachable store waits before trying again.
+pub(crate) const RETRY: Duration = Duration::from_secs(1);
+
 /// Counters behind `stats()`.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
@@ -43,7 +46,10 @@ pub(crate) struct Runtime {
 /// Live video-call matchmaking (seed 001): busy states, the queue, matches and calls.
 pub struct LiveQueue {
     pub(crate) config: OnceLock<LiveQueueConfig>,
-    pub(crate) store: Arc<dyn LiveStore>,
+    /// Set by `with_store`, or at `initialize` from the host's backend.
+    store: OnceLock<Arc<dyn LiveStore>>,
+    /// True when the store was given with `with_store` (the backend does not choose).
+    explicit: bool,
     pub(crate) rt: OnceLock<Runtime>,
     pub(crate) timers: GraceTimers,
     pub(crate) counters: Counters,
@@ -62,20 +68,50 @@ impl Default for LiveQueue {
 }
 
 impl LiveQueue {
-    /// A handler with the in-memory store; settings come from `[handlers.live_queue]`.
+    /// A handler whose store follows the host's `store` setting, chosen at `initialize`
+    /// ([`crate::store_for`]: memory, or the cluster's Redis); settings come from
+    /// `[handlers.live_queue]`.
     pub fn new() -> Self {
-        Self::with_store(Arc::new(MemoryLiveStore::new()))
-    }
-
-    /// A handler with a given store.
-    pub fn with_store(store: Arc<dyn LiveStore>) -> Self {
         Self {
             config: OnceLock::new(),
-            store,
+            store: OnceLock::new(),
+            explicit: false,
             rt: OnceLock::new(),
             timers: GraceTimers::default(),
             counters: Counters::default(),
         }
+    }
+
+    /// A handler with a given store, whatever the host's backend.
+    pub fn with_store(store: Arc<dyn LiveStore>) -> Self {
+        let this = Self {
+            explicit: true,
+            ..Self::new()
+        };
+        let _ = this.store.set(store);
+        this
+    }
+
+    /// The store. Before `initialize`, a handler built with [`new`](Self::new) has no
+    /// backend yet and settles on a memory store (an error at `initialize` if the host
+    /// then runs on Redis).
+    pub fn store(&self) -> &Arc<dyn LiveStore> {
+        self.store.get_or_init(|| Arc::new(MemoryLiveStore::new()))
+    }
+
+    /// Picks the store from the host's backend unless one was given.
+    fn pick_store(&self, backend: &plugboard::Backend) -> Result<(), BoxError> {
+        if self.explicit {
+            return Ok(());
+        }
+        if self.store.get().is_some() {
+            return match backend {
+                plugboard::Backend::Memory => Ok(()),
+                _ => Err("live-queue: its store was used before initialize, so it is in memory while the host runs on redis; build the handler with LiveQueue::with_store or read the store after start".into()),
+            };
+        }
+        let _ = self.store.set(crate::store_for(backend)?);
+        Ok(())
     }
 
     pub(crate) fn cfg(&self) -> &LiveQueueConfig {
@@ -109,10 +145,22 @@ impl LiveQueue {
         }
     }
 
-    async fn run_match(&self, user: &str) {
+    /// One matching attempt for `user`; tried again after [`RETRY`] while the store is
+    /// unreachable (a user whose attempt was lost would wait for the next joiner).
+    async fn run_match(self: &Arc<Self>, user: &str) {
         let id = format!("m_{:032x}", rand::random::<u128>());
-        let Some(made) = self.store.try_match(user, &id).await else {
-            return;
+        let made = match self.store().try_match(user, &id).await {
+            Ok(Some(made)) => made,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(handler = HANDLER, event = "live-call:match-found", user, error = %e, "matching attempt failed; will retry");
+                let (this, user) = (self.clone(), user.to_owned());
+                tokio::spawn(async move {
+                    tokio::time::sleep(RETRY).await;
+                    this.request_match(&user);
+                });
+                return;
+            }
         };
         Counters::bump(&self.counters.matches_made);
         let [(a, an), (b, bn)] = &made.users;
@@ -133,6 +181,7 @@ impl Handler for LiveQueue {
     async fn initialize(self: Arc<Self>, cx: &mut InitContext<'_>) -> Result<(), BoxError> {
         let cfg: LiveQueueConfig = cx.config()?;
         cfg.validate()?;
+        self.pick_store(cx.backend())?;
         let _ = self.config.set(cfg.clone());
         let (tx, mut rx) = mpsc::unbounded_channel::<(String, Instant)>();
         let _ = self.rt.set(Runtime {
@@ -188,7 +237,13 @@ impl Handler for LiveQueue {
     }
 
     async fn stats(&self) -> Value {
-        serde_json::to_value(self.stats_now().await).unwrap_or_default()
+        match self.stats_now().await {
+            Ok(stats) => serde_json::to_value(stats).unwrap_or_default(),
+            Err(e) => {
+                let e = plugboard::HandlerError::from(e);
+                json!({ "error": { "code": e.code.as_str(), "message": e.message } })
+            }
+        }
     }
 }
 

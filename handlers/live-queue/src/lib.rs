@@ -12,28 +12,35 @@
 //! - one socket per user through the framework's `kick_old` session policy (STATE-03).
 //!
 //! State lives behind [`BusyStateStore`], [`QueueStore`] and [`MatchStore`] (bundled as
-//! [`LiveStore`]); [`MemoryLiveStore`] is the one-node implementation. The wire contract
-//! is in `docs/protocol/live-queue.md`.
+//! [`LiveStore`]); [`MemoryLiveStore`] is the one-node implementation, [`RedisLiveStore`]
+//! the cluster one (every node on one Redis). [`LiveQueue::new`] picks the one of the
+//! host's `store` setting at `initialize` ([`store_for`]). The wire contract is the
+//! live-queue section of `docs/protocol.md`.
 
 mod api;
+mod backend;
 mod call_events;
 mod config;
 mod handler;
 mod liveness;
 mod memory;
 mod queue_events;
+mod redis;
 mod state;
 mod store;
 mod timers;
 
 pub use api::LiveQueueStats;
+pub use backend::store_for;
 pub use call_events::{CallRequest, JoinMatch, MatchRef};
 pub use config::LiveQueueConfig;
 pub use handler::LiveQueue;
 pub use memory::MemoryLiveStore;
+pub use redis::RedisLiveStore;
 pub use state::{BusyState, Status, allowed, now_ms};
 pub use store::{
     BusyStateStore, CallError, Ended, Joined, LiveStore, MatchMade, MatchStore, PairConflict,
-    Preferences, QueueStore, Released, Requested, Side, Started, StatusCounts,
+    Preferences, QueueStore, Released, Requested, Side, Started, StatusCounts, StoreError,
+    StoreResult,
 };
 pub use timers::GraceTimers;

@@ -1,94 +1,165 @@
 //! Liveness: socket hooks, the rejoin grace (NET-03) and the zombie sweeper (STATE-02).
+//!
+//! Grace timers are node-local ([`crate::GraceTimers`]) and die with their node. What a
+//! lost timer would have cleaned up is still cleaned up:
+//!
+//! - the user's socket was on the dead node: the reaper of a live node runs this
+//!   handler's disconnect hook for it with [`DisconnectReason::NodeDown`], and that node
+//!   suspends the place and starts the grace again, on its own timers;
+//! - the user's socket had already gone and only the timer was on the dead node: nothing
+//!   refreshes that user's busy state any more and the user holds no socket anywhere in
+//!   the cluster (`Sessions::is_connected` answers for every node), so once the state is
+//!   `zombie_ttl_ms` old the sweeper of any live node releases it: the place is dropped
+//!   and the match ends for the peer with `peer_disconnected`, exactly as the timer would
+//!   have done, only later. The release is a compare-and-set on the version the sweep
+//!   read, so one node acts and announces even though every node sweeps.
+
+use std::sync::Arc;
 
 use plugboard::{DisconnectReason, Socket};
-use serde_json::json;
 use tokio::time::Instant;
 
-use crate::handler::{Counters, HANDLER};
-use crate::{LiveQueue, Status, now_ms};
+use crate::handler::{Counters, HANDLER, RETRY, Runtime};
+use crate::store::StoreResult;
+use crate::{BusyState, LiveQueue, Status, now_ms};
+
+/// How many stale states one sweep looks at.
+const SWEEP_BATCH: usize = 10_000;
 
 impl LiveQueue {
     pub(crate) async fn on_connect(&self, socket: Socket) {
-        let st = self.store.state(socket.user_id()).await;
-        if st.status.is_held() && self.timers.cancel(socket.user_id()) {
-            tracing::debug!(handler = HANDLER, socket = %socket.id(), user = socket.user_id(), "back within grace; match kept");
+        let user = socket.user_id();
+        match self.store().state(user).await {
+            Ok(st) if st.status.is_held() && self.timers.cancel(user) => {
+                tracing::debug!(handler = HANDLER, socket = %socket.id(), user, "back within grace; match kept");
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(handler = HANDLER, socket = %socket.id(), user, error = %e, "busy state unknown on connect; any rejoin grace keeps running")
+            }
         }
     }
 
+    /// The user's last socket (in the whole cluster) went away: its place is suspended
+    /// and the rejoin grace starts on this node. With [`DisconnectReason::NodeDown`] this
+    /// runs on the node that reaped the socket's dead node. When the store does not
+    /// answer, the state is kept: the framework runs this cleanup again once it does.
     pub(crate) async fn on_disconnect(&self, socket: Socket, reason: DisconnectReason) {
         let Some(rt) = self.rt.get() else { return };
         let user = socket.user_id();
-        // Unknown (store unreachable) counts as still connected: nothing is torn down.
-        let still_here = rt
-            .sessions
-            .sockets_of(user)
-            .await
-            .map_or(true, |s| !s.is_empty());
-        if still_here {
+        let sockets = match rt.sessions.sockets_of(user).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(handler = HANDLER, socket = %socket.id(), user, %reason, error = %e, "sessions unknown; state kept");
+                return;
+            }
+        };
+        if !sockets.is_empty() {
             if reason == DisconnectReason::ServerNSDisconnect {
                 Counters::bump(&self.counters.duplicate_connections_kicked);
                 tracing::info!(handler = HANDLER, socket = %socket.id(), user, "older socket replaced; state kept");
             }
             return;
         }
-        let st = self.store.state(user).await;
+        let store = self.store();
+        let st = match store.state(user).await {
+            Ok(st) => st,
+            Err(e) => {
+                tracing::warn!(handler = HANDLER, socket = %socket.id(), user, %reason, error = %e, "busy state unknown; state kept until the store answers");
+                return;
+            }
+        };
         if st.status == Status::Available {
             return;
         }
-        if st.status == Status::Queueing {
-            self.store.suspend(user).await;
+        if st.status == Status::Queueing
+            && let Err(e) = store.suspend(user).await
+        {
+            tracing::warn!(handler = HANDLER, socket = %socket.id(), user, %reason, error = %e, "queue place not suspended; state kept until the store answers");
+            return;
         }
         let grace = self.cfg().rejoin_grace();
         self.timers.schedule(user, Instant::now() + grace);
-        tracing::debug!(handler = HANDLER, socket = %socket.id(), user, status = st.status.as_str(), "last socket gone; rejoin grace started");
+        tracing::debug!(handler = HANDLER, socket = %socket.id(), user, %reason, status = st.status.as_str(), "last socket gone; rejoin grace started");
     }
 
-    /// The rejoin grace of `user` is over.
+    /// The rejoin grace of `user` is over. If the store does not answer, it is tried
+    /// again after [`RETRY`].
     pub(crate) async fn grace_expired(&self, user: &str) {
         let Some(rt) = self.rt.get() else { return };
-        let st = self.store.state(user).await;
+        if let Err(e) = self.end_grace(rt, user).await {
+            tracing::warn!(handler = HANDLER, user, error = %e, "rejoin grace could not end; will retry");
+            self.timers.schedule(user, Instant::now() + RETRY);
+        }
+    }
+
+    async fn end_grace(&self, rt: &Runtime, user: &str) -> StoreResult<()> {
+        let store = self.store();
+        let st = store.state(user).await?;
         match st.status {
-            Status::Queueing if self.store.expire_suspended(user).await => {
-                tracing::info!(
-                    handler = HANDLER,
-                    user,
-                    "rejoin grace over; removed from the queue"
-                );
-                let data = json!({ "inQueue": false, "status": "available", "serverEpoch": self.store.epoch().await });
-                self.emit_users(&[user], "live-call:queue-status", &data)
-                    .await;
+            Status::Queueing => {
+                if store.expire_suspended(user).await? {
+                    tracing::info!(
+                        handler = HANDLER,
+                        user,
+                        "rejoin grace over; removed from the queue"
+                    );
+                    self.announce_out_of_queue(user).await;
+                }
             }
-            Status::Connecting | Status::InCall
-                if !rt.sessions.is_connected(user).await.unwrap_or(true) =>
-            {
-                if let Some(r) = self.store.release(user, Some(st.version)).await
+            Status::Connecting | Status::InCall => {
+                if rt.sessions.is_connected(user).await? {
+                    return Ok(());
+                }
+                if let Some(r) = store.release(user, Some(st.version)).await?
                     && let Some(ended) = r.ended
                 {
                     tracing::info!(handler = HANDLER, user, match_id = %ended.match_id, "rejoin grace over; match ended");
                     self.announce_ended(&ended, "peer_disconnected").await;
                 }
             }
-            _ => {}
+            Status::Available => {}
+        }
+        Ok(())
+    }
+
+    /// Resets states nobody refreshed for `zombie_ttl` whose user holds no socket in the
+    /// cluster; forgets such `available` records. Stops at the first store error (the
+    /// next sweep carries on).
+    pub(crate) async fn sweep_zombies(self: &Arc<Self>) {
+        let Some(rt) = self.rt.get() else { return };
+        let cutoff = now_ms().saturating_sub(self.cfg().zombie_ttl_ms);
+        let result = async {
+            for (user, st) in self.store().stale(cutoff, SWEEP_BATCH).await? {
+                self.sweep_one(rt, &user, &st).await?;
+            }
+            Ok::<_, plugboard::StoreError>(())
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(handler = HANDLER, error = %e, "zombie sweep stopped early; the next one carries on");
         }
     }
 
-    /// Resets states nobody refreshed for `zombie_ttl` whose user holds no socket.
-    pub(crate) async fn sweep_zombies(&self) {
-        let Some(rt) = self.rt.get() else { return };
-        let cutoff = now_ms().saturating_sub(self.cfg().zombie_ttl_ms);
-        for (user, st) in self.store.stale(cutoff, 10_000).await {
-            if rt.sessions.is_connected(&user).await.unwrap_or(true) {
-                self.store.touch(&user).await;
-            } else if st.status == Status::Available {
-                self.store.forget_available(&user, st.version).await;
-            } else if let Some(r) = self.store.release(&user, Some(st.version)).await {
-                Counters::bump(&self.counters.zombies_cleared);
-                self.timers.cancel(&user);
-                tracing::warn!(handler = HANDLER, user = %user, status = r.previous.status.as_str(), "zombie busy state reset to available");
-                if let Some(ended) = r.ended {
-                    self.announce_ended(&ended, "peer_disconnected").await;
-                }
+    async fn sweep_one(&self, rt: &Runtime, user: &str, st: &BusyState) -> StoreResult<()> {
+        let store = self.store();
+        if rt.sessions.is_connected(user).await? {
+            store.touch(user).await?;
+        } else if st.status == Status::Available {
+            store.forget_available(user, st.version).await?;
+        } else if let Some(r) = store.release(user, Some(st.version)).await? {
+            Counters::bump(&self.counters.zombies_cleared);
+            self.timers.cancel(user);
+            tracing::warn!(
+                handler = HANDLER,
+                user,
+                status = r.previous.status.as_str(),
+                "zombie busy state reset to available"
+            );
+            if let Some(ended) = r.ended {
+                self.announce_ended(&ended, "peer_disconnected").await;
             }
         }
+        Ok(())
     }
 }

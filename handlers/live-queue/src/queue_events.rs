@@ -66,7 +66,7 @@ impl LiveQueue {
         let prefs = validate(prefs)?;
         let user = socket.user_id();
         let name = &socket.identity().name;
-        match self.store.join(user, name, &prefs).await {
+        match self.store().join(user, name, &prefs).await? {
             Ok(joined) => {
                 self.timers.cancel(user);
                 self.request_match(user);
@@ -82,7 +82,7 @@ impl LiveQueue {
 
     async fn leave_queue(self: Arc<Self>, socket: Socket) -> Reply {
         let user = socket.user_id();
-        match self.store.leave(user).await {
+        match self.store().leave(user).await? {
             Ok(_) => {
                 self.timers.cancel(user);
                 Ok(json!({ "ok": true, "status": "available" }))
@@ -100,20 +100,24 @@ impl LiveQueue {
 
     async fn heartbeat(self: Arc<Self>, socket: Socket) -> Reply {
         let user = socket.user_id();
-        self.store.touch(user).await;
-        if self.store.resume(user).await {
+        let store = self.store();
+        // The epoch first: it changes nothing, so an unreachable store is found out
+        // before the refresh and the resume.
+        let epoch = store.epoch().await?;
+        store.touch(user).await?;
+        if store.resume(user).await? {
             self.timers.cancel(user);
             self.request_match(user);
         }
-        let state = self.store.state(user).await;
+        let state = store.state(user).await?;
         let position = match state.status {
-            Status::Queueing => self.store.position(user).await,
+            Status::Queueing => store.position(user).await?,
             _ => None,
         };
         let mut status = json!({
             "inQueue": position.is_some(),
             "status": state.status.as_str(),
-            "serverEpoch": self.store.epoch().await,
+            "serverEpoch": epoch,
         });
         if let Some(p) = position {
             status["position"] = json!(p);

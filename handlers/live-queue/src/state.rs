@@ -27,6 +27,25 @@ impl Status {
         }
     }
 
+    /// The status of a wire spelling (`in-call`, ...); `None` for anything else.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "available" => Some(Self::Available),
+            "queueing" => Some(Self::Queueing),
+            "connecting" => Some(Self::Connecting),
+            "in-call" => Some(Self::InCall),
+            _ => None,
+        }
+    }
+
+    /// Every status, in the order of the busy-state machine.
+    pub const ALL: [Self; 4] = [
+        Self::Available,
+        Self::Queueing,
+        Self::Connecting,
+        Self::InCall,
+    ];
+
     /// True for the statuses that belong to a match (`connecting`, `in-call`).
     pub fn is_held(self) -> bool {
         matches!(self, Self::Connecting | Self::InCall)
@@ -127,5 +146,9 @@ mod tests {
     fn statuses_use_the_wire_spelling() {
         assert_eq!(serde_json::to_value(InCall).unwrap(), "in-call");
         assert_eq!(InCall.as_str(), "in-call");
+        for s in Status::ALL {
+            assert_eq!(Status::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(Status::parse("busy"), None);
     }
 }

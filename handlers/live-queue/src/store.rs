@@ -1,13 +1,22 @@
 //! The state traits: [`BusyStateStore`], [`QueueStore`], [`MatchStore`].
 //!
-//! Every check-and-set is ONE trait method, so a Redis implementation can make each an
+//! Every check-and-set is ONE trait method, so the Redis implementation makes each an
 //! atomic script; the handler never reads then writes. [`LiveStore`] bundles the three
 //! (they share one backend because matching and calls change queue and busy state together).
+//!
+//! Every method is fallible: the outer `Err` ([`StoreError`]) means the store could not
+//! answer (Redis unreachable or slow: `Unavailable`) and nothing the caller can rely on
+//! changed; a refused check-and-set is an answer, so it sits inside the `Ok` side.
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+pub use plugboard::StoreError;
+
 use crate::{BusyState, Status};
+
+/// What a store call answers: the outcome, or why the store could not answer.
+pub type StoreResult<T> = Result<T, StoreError>;
 
 /// One side of an atomic two-user transition.
 #[derive(Debug, Clone, Copy)]
@@ -45,7 +54,7 @@ pub struct StatusCounts {
 #[async_trait]
 pub trait BusyStateStore: Send + Sync + 'static {
     /// The user's state (`available`, version 0 when unknown).
-    async fn state(&self, user: &str) -> BusyState;
+    async fn state(&self, user: &str) -> StoreResult<BusyState>;
     /// Moves `user` to `to` for `holder` if the move is allowed (see [`crate::allowed`]) and
     /// `expected` (when given) is the current version. Returns the new version, or the
     /// current state on conflict.
@@ -55,7 +64,7 @@ pub trait BusyStateStore: Send + Sync + 'static {
         expected: Option<u64>,
         to: Status,
         holder: Option<&str>,
-    ) -> Result<u64, BusyState>;
+    ) -> StoreResult<Result<u64, BusyState>>;
     /// Moves two users to `to` for `holder` atomically: both or neither.
     async fn try_transition_pair(
         &self,
@@ -63,15 +72,15 @@ pub trait BusyStateStore: Send + Sync + 'static {
         b: Side<'_>,
         to: Status,
         holder: Option<&str>,
-    ) -> Result<(u64, u64), PairConflict>;
+    ) -> StoreResult<Result<(u64, u64), PairConflict>>;
     /// Refreshes `updatedAt` without a change (the user is alive). False when unknown.
-    async fn touch(&self, user: &str) -> bool;
+    async fn touch(&self, user: &str) -> StoreResult<bool>;
     /// Up to `limit` states last refreshed before `before_ms`.
-    async fn stale(&self, before_ms: u64, limit: usize) -> Vec<(String, BusyState)>;
+    async fn stale(&self, before_ms: u64, limit: usize) -> StoreResult<Vec<(String, BusyState)>>;
     /// Drops an `available` record still at `version` (memory reclaim). False otherwise.
-    async fn forget_available(&self, user: &str, version: u64) -> bool;
+    async fn forget_available(&self, user: &str, version: u64) -> StoreResult<bool>;
     /// How many known users are in each status.
-    async fn counts(&self) -> StatusCounts;
+    async fn counts(&self) -> StoreResult<StatusCounts>;
 }
 
 /// Matching preferences sent with `join-queue`.
@@ -107,25 +116,31 @@ pub trait QueueStore: Send + Sync + 'static {
     /// Queues the user (`available -> queueing`), or confirms the place of one already
     /// queueing (same position; a place kept during a rejoin grace is resumed). Fails
     /// with the current state when the user is connecting or in a call.
-    async fn join(&self, user: &str, name: &str, prefs: &Preferences) -> Result<Joined, BusyState>;
+    async fn join(
+        &self,
+        user: &str,
+        name: &str,
+        prefs: &Preferences,
+    ) -> StoreResult<Result<Joined, BusyState>>;
     /// Leaves the queue (`queueing -> available`). `Ok(false)` when the user was
     /// available; the current state when connecting or in a call.
-    async fn leave(&self, user: &str) -> Result<bool, BusyState>;
+    async fn leave(&self, user: &str) -> StoreResult<Result<bool, BusyState>>;
     /// 1-based place of a queueing user.
-    async fn position(&self, user: &str) -> Option<usize>;
+    async fn position(&self, user: &str) -> StoreResult<Option<usize>>;
     /// The user's last socket went away: keep the place but stop matching it.
-    async fn suspend(&self, user: &str) -> bool;
+    async fn suspend(&self, user: &str) -> StoreResult<bool>;
     /// Makes a suspended place matchable again. False when there is none.
-    async fn resume(&self, user: &str) -> bool;
+    async fn resume(&self, user: &str) -> StoreResult<bool>;
     /// Removes a place still suspended (grace over) and makes the user available.
-    async fn expire_suspended(&self, user: &str) -> bool;
+    async fn expire_suspended(&self, user: &str) -> StoreResult<bool>;
     /// Matches `user` with the earliest-queued compatible, matchable user: both leave the
     /// queue and become `connecting` for the new `match_id`, atomically.
-    async fn try_match(&self, user: &str, match_id: &str) -> Option<MatchMade>;
+    async fn try_match(&self, user: &str, match_id: &str) -> StoreResult<Option<MatchMade>>;
     /// How many places the queue holds.
-    async fn queue_len(&self) -> usize;
-    /// Changes whenever the queue state was lost (a new memory store).
-    async fn epoch(&self) -> String;
+    async fn queue_len(&self) -> StoreResult<usize>;
+    /// Changes whenever the queue state was lost (a new memory store, a Redis that lost
+    /// its data); the same on every node sharing the state.
+    async fn epoch(&self) -> StoreResult<String>;
 }
 
 /// Why a match or call operation was refused.
@@ -194,7 +209,7 @@ pub struct Released {
 #[async_trait]
 pub trait MatchStore: Send + Sync + 'static {
     /// The two parties of a match.
-    async fn parties(&self, match_id: &str) -> Option<[String; 2]>;
+    async fn parties(&self, match_id: &str) -> StoreResult<Option<[String; 2]>>;
     /// Rings `callee` for `caller` in `match_id`: both become `connecting` for it (or a
     /// pending opposite request merges into one `in-call` call).
     async fn request_call(
@@ -203,17 +218,21 @@ pub trait MatchStore: Send + Sync + 'static {
         caller: &str,
         callee: &str,
         stage: &str,
-    ) -> Result<Requested, CallError>;
+    ) -> StoreResult<Result<Requested, CallError>>;
     /// The callee accepts the ringing call: both `in-call`. Exactly one accept wins.
-    async fn accept_call(&self, match_id: &str, user: &str) -> Result<Started, CallError>;
+    async fn accept_call(
+        &self,
+        match_id: &str,
+        user: &str,
+    ) -> StoreResult<Result<Started, CallError>>;
     /// A party ends the match and its call: both `available`.
-    async fn end(&self, match_id: &str, user: &str) -> Result<Ended, CallError>;
+    async fn end(&self, match_id: &str, user: &str) -> StoreResult<Result<Ended, CallError>>;
     /// Makes `user` available whatever it holds (when `expected` is given, only if the
     /// version still matches): leaves the queue, ends its match for both. `None` when
     /// nothing changed.
-    async fn release(&self, user: &str, expected: Option<u64>) -> Option<Released>;
+    async fn release(&self, user: &str, expected: Option<u64>) -> StoreResult<Option<Released>>;
     /// How many matches exist.
-    async fn match_count(&self) -> usize;
+    async fn match_count(&self) -> StoreResult<usize>;
 }
 
 /// The whole live-queue state.

@@ -6,51 +6,10 @@ use async_trait::async_trait;
 use dashmap::mapref::entry::Entry;
 use parking_lot::Mutex;
 
+use super::records::{CallRec, MatchRec};
 use super::{MemoryLiveStore, check};
-use crate::store::{CallError, Ended, MatchStore, Released, Requested, Started};
+use crate::store::{CallError, Ended, MatchStore, Released, Requested, Started, StoreResult};
 use crate::{BusyState, Status};
-
-/// A ringing or running call inside a match.
-#[derive(Debug, Clone)]
-pub(crate) struct CallRec {
-    pub(crate) caller: String,
-    pub(crate) callee: String,
-    pub(crate) stage: String,
-    pub(crate) active: bool,
-}
-
-/// One match: two parties, at most one call.
-#[derive(Debug)]
-pub(crate) struct MatchRec {
-    pub(crate) id: String,
-    pub(crate) parties: [String; 2],
-    pub(crate) call: Option<CallRec>,
-    /// Removed from the map; late lockers treat it as gone.
-    pub(crate) ended: bool,
-}
-
-impl MatchRec {
-    pub(crate) fn new(id: &str, parties: [&str; 2]) -> Self {
-        Self {
-            id: id.to_owned(),
-            parties: parties.map(str::to_owned),
-            call: None,
-            ended: false,
-        }
-    }
-
-    fn has(&self, user: &str) -> bool {
-        self.parties.iter().any(|p| p == user)
-    }
-
-    fn other(&self, user: &str) -> &str {
-        if self.parties[0] == user {
-            &self.parties[1]
-        } else {
-            &self.parties[0]
-        }
-    }
-}
 
 impl MemoryLiveStore {
     fn match_cell(&self, id: &str) -> Option<Arc<Mutex<MatchRec>>> {
@@ -80,13 +39,46 @@ impl MemoryLiveStore {
 
 #[async_trait]
 impl MatchStore for MemoryLiveStore {
-    async fn parties(&self, match_id: &str) -> Option<[String; 2]> {
-        let cell = self.match_cell(match_id)?;
-        let rec = cell.lock();
-        (!rec.ended).then(|| rec.parties.clone())
+    async fn parties(&self, match_id: &str) -> StoreResult<Option<[String; 2]>> {
+        Ok(self.match_cell(match_id).and_then(|cell| {
+            let rec = cell.lock();
+            (!rec.ended).then(|| rec.parties.clone())
+        }))
     }
 
     async fn request_call(
+        &self,
+        match_id: &str,
+        caller: &str,
+        callee: &str,
+        stage: &str,
+    ) -> StoreResult<Result<Requested, CallError>> {
+        Ok(self.request(match_id, caller, callee, stage))
+    }
+
+    async fn accept_call(
+        &self,
+        match_id: &str,
+        user: &str,
+    ) -> StoreResult<Result<Started, CallError>> {
+        Ok(self.accept(match_id, user))
+    }
+
+    async fn end(&self, match_id: &str, user: &str) -> StoreResult<Result<Ended, CallError>> {
+        Ok(self.end_by(match_id, user))
+    }
+
+    async fn release(&self, user: &str, expected: Option<u64>) -> StoreResult<Option<Released>> {
+        Ok(self.release_now(user, expected))
+    }
+
+    async fn match_count(&self) -> StoreResult<usize> {
+        Ok(self.matches.len())
+    }
+}
+
+impl MemoryLiveStore {
+    fn request(
         &self,
         match_id: &str,
         caller: &str,
@@ -167,7 +159,7 @@ impl MatchStore for MemoryLiveStore {
         }
     }
 
-    async fn accept_call(&self, match_id: &str, user: &str) -> Result<Started, CallError> {
+    fn accept(&self, match_id: &str, user: &str) -> Result<Started, CallError> {
         let cell = self.match_cell(match_id).ok_or(CallError::NotFound)?;
         let mut rec = cell.lock();
         if rec.ended {
@@ -203,7 +195,7 @@ impl MatchStore for MemoryLiveStore {
         })
     }
 
-    async fn end(&self, match_id: &str, user: &str) -> Result<Ended, CallError> {
+    fn end_by(&self, match_id: &str, user: &str) -> Result<Ended, CallError> {
         let cell = self.match_cell(match_id).ok_or(CallError::NotFound)?;
         let mut rec = cell.lock();
         if rec.ended {
@@ -215,7 +207,7 @@ impl MatchStore for MemoryLiveStore {
         Ok(self.end_locked(&mut rec))
     }
 
-    async fn release(&self, user: &str, expected: Option<u64>) -> Option<Released> {
+    fn release_now(&self, user: &str, expected: Option<u64>) -> Option<Released> {
         loop {
             let seen: BusyState = self.read(user);
             if expected.is_some_and(|v| v != seen.version) || seen.status == Status::Available {
@@ -267,9 +259,5 @@ impl MatchStore for MemoryLiveStore {
                 });
             }
         }
-    }
-
-    async fn match_count(&self) -> usize {
-        self.matches.len()
     }
 }

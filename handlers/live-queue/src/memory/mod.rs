@@ -7,6 +7,7 @@
 mod matches;
 mod queue;
 mod queue_index;
+mod records;
 
 use std::sync::Arc;
 
@@ -14,10 +15,10 @@ use async_trait::async_trait;
 use dashmap::DashMap;
 use parking_lot::{Mutex, MutexGuard};
 
-use crate::store::{BusyStateStore, PairConflict, Side, StatusCounts};
+use crate::store::{BusyStateStore, PairConflict, Side, StatusCounts, StoreResult};
 use crate::{BusyState, Status, allowed, now_ms};
-use matches::MatchRec;
 use queue_index::QueueIndex;
+use records::MatchRec;
 
 struct UserRec {
     state: BusyState,
@@ -178,8 +179,8 @@ fn check(st: &BusyState, expected: Option<u64>, to: Status, holder: Option<&str>
 
 #[async_trait]
 impl BusyStateStore for MemoryLiveStore {
-    async fn state(&self, user: &str) -> BusyState {
-        self.read(user)
+    async fn state(&self, user: &str) -> StoreResult<BusyState> {
+        Ok(self.read(user))
     }
 
     async fn try_transition(
@@ -188,13 +189,13 @@ impl BusyStateStore for MemoryLiveStore {
         expected: Option<u64>,
         to: Status,
         holder: Option<&str>,
-    ) -> Result<u64, BusyState> {
-        self.with_user(user, |st| {
+    ) -> StoreResult<Result<u64, BusyState>> {
+        Ok(self.with_user(user, |st| {
             if !check(st, expected, to, holder) {
                 return Err(st.clone());
             }
             Ok(self.apply(user, st, to, holder))
-        })
+        }))
     }
 
     async fn try_transition_pair(
@@ -203,12 +204,12 @@ impl BusyStateStore for MemoryLiveStore {
         b: Side<'_>,
         to: Status,
         holder: Option<&str>,
-    ) -> Result<(u64, u64), PairConflict> {
+    ) -> StoreResult<Result<(u64, u64), PairConflict>> {
         if a.user == b.user {
-            let state = self.state(b.user).await;
-            return Err(PairConflict { side: 1, state });
+            let state = self.read(b.user);
+            return Ok(Err(PairConflict { side: 1, state }));
         }
-        self.with_pair(a.user, b.user, |sa, sb| {
+        Ok(self.with_pair(a.user, b.user, |sa, sb| {
             if !check(sa, a.expected, to, holder) {
                 return Err(PairConflict {
                     side: 0,
@@ -225,49 +226,50 @@ impl BusyStateStore for MemoryLiveStore {
                 self.apply(a.user, sa, to, holder),
                 self.apply(b.user, sb, to, holder),
             ))
-        })
+        }))
     }
 
-    async fn touch(&self, user: &str) -> bool {
+    async fn touch(&self, user: &str) -> StoreResult<bool> {
         let Some(cell) = self.users.get(user).map(|c| c.clone()) else {
-            return false;
+            return Ok(false);
         };
         let mut g = cell.lock();
         if g.dead {
-            return false;
+            return Ok(false);
         }
         g.state.updated_at = now_ms();
-        true
+        Ok(true)
     }
 
-    async fn stale(&self, before_ms: u64, limit: usize) -> Vec<(String, BusyState)> {
+    async fn stale(&self, before_ms: u64, limit: usize) -> StoreResult<Vec<(String, BusyState)>> {
         let cells: Vec<(String, Cell)> = self
             .users
             .iter()
             .map(|e| (e.key().clone(), e.value().clone()))
             .collect();
-        cells
+        Ok(cells
             .into_iter()
             .filter_map(|(user, cell)| {
                 let st = cell.lock().state.clone();
                 (st.updated_at < before_ms).then_some((user, st))
             })
             .take(limit)
-            .collect()
+            .collect())
     }
 
-    async fn forget_available(&self, user: &str, version: u64) -> bool {
-        self.users
+    async fn forget_available(&self, user: &str, version: u64) -> StoreResult<bool> {
+        Ok(self
+            .users
             .remove_if(user, |_, cell| {
                 let mut g = cell.lock();
                 let gone = g.state.status == Status::Available && g.state.version == version;
                 g.dead |= gone;
                 gone
             })
-            .is_some()
+            .is_some())
     }
 
-    async fn counts(&self) -> StatusCounts {
+    async fn counts(&self) -> StoreResult<StatusCounts> {
         let mut c = StatusCounts::default();
         let cells: Vec<Cell> = self.users.iter().map(|e| e.value().clone()).collect();
         for cell in cells {
@@ -278,6 +280,6 @@ impl BusyStateStore for MemoryLiveStore {
                 Status::InCall => c.in_call += 1,
             }
         }
-        c
+        Ok(c)
     }
 }

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use parking_lot::Mutex;
 
-use super::matches::MatchRec;
 use super::queue_index::compatible;
+use super::records::MatchRec;
 use super::{MemoryLiveStore, apply_locked, check};
-use crate::store::{Joined, MatchMade, Preferences, QueueStore};
+use crate::store::{Joined, MatchMade, Preferences, QueueStore, StoreResult};
 use crate::{BusyState, Status};
 
 /// How often `try_match` retries when its candidate changed under it.
@@ -16,8 +16,13 @@ const MATCH_ATTEMPTS: usize = 8;
 
 #[async_trait]
 impl QueueStore for MemoryLiveStore {
-    async fn join(&self, user: &str, name: &str, prefs: &Preferences) -> Result<Joined, BusyState> {
-        self.with_user(user, |st| {
+    async fn join(
+        &self,
+        user: &str,
+        name: &str,
+        prefs: &Preferences,
+    ) -> StoreResult<Result<Joined, BusyState>> {
+        Ok(self.with_user(user, |st| {
             let mut q = self.queue.lock();
             match st.status {
                 Status::Queueing => {
@@ -44,11 +49,11 @@ impl QueueStore for MemoryLiveStore {
                 }
                 _ => Err(st.clone()),
             }
-        })
+        }))
     }
 
-    async fn leave(&self, user: &str) -> Result<bool, BusyState> {
-        self.with_user(user, |st| match st.status {
+    async fn leave(&self, user: &str) -> StoreResult<Result<bool, BusyState>> {
+        Ok(self.with_user(user, |st| match st.status {
             Status::Queueing => {
                 let mut q = self.queue.lock();
                 apply_locked(&mut q, user, st, Status::Available, None);
@@ -56,23 +61,23 @@ impl QueueStore for MemoryLiveStore {
             }
             Status::Available => Ok(false),
             _ => Err(st.clone()),
-        })
+        }))
     }
 
-    async fn position(&self, user: &str) -> Option<usize> {
-        self.queue.lock().position(user)
+    async fn position(&self, user: &str) -> StoreResult<Option<usize>> {
+        Ok(self.queue.lock().position(user))
     }
 
-    async fn suspend(&self, user: &str) -> bool {
-        self.queue.lock().suspend(user)
+    async fn suspend(&self, user: &str) -> StoreResult<bool> {
+        Ok(self.queue.lock().suspend(user))
     }
 
-    async fn resume(&self, user: &str) -> bool {
-        self.queue.lock().resume(user)
+    async fn resume(&self, user: &str) -> StoreResult<bool> {
+        Ok(self.queue.lock().resume(user))
     }
 
-    async fn expire_suspended(&self, user: &str) -> bool {
-        self.with_user(user, |st| {
+    async fn expire_suspended(&self, user: &str) -> StoreResult<bool> {
+        Ok(self.with_user(user, |st| {
             let mut q = self.queue.lock();
             let suspended = q.place(user).is_some_and(|p| p.suspended);
             if st.status != Status::Queueing || !suspended {
@@ -80,10 +85,25 @@ impl QueueStore for MemoryLiveStore {
             }
             apply_locked(&mut q, user, st, Status::Available, None);
             true
-        })
+        }))
     }
 
-    async fn try_match(&self, user: &str, match_id: &str) -> Option<MatchMade> {
+    async fn try_match(&self, user: &str, match_id: &str) -> StoreResult<Option<MatchMade>> {
+        Ok(self.match_once(user, match_id))
+    }
+
+    async fn queue_len(&self) -> StoreResult<usize> {
+        Ok(self.queue.lock().len())
+    }
+
+    async fn epoch(&self) -> StoreResult<String> {
+        Ok(self.epoch.clone())
+    }
+}
+
+impl MemoryLiveStore {
+    /// [`QueueStore::try_match`], retried while its candidate changes under it.
+    fn match_once(&self, user: &str, match_id: &str) -> Option<MatchMade> {
         for _ in 0..MATCH_ATTEMPTS {
             let peer = self.queue.lock().partner(user)?;
             // The match record exists (locked) before anyone is held by it.
@@ -130,13 +150,5 @@ impl QueueStore for MemoryLiveStore {
             }
         }
         None
-    }
-
-    async fn queue_len(&self) -> usize {
-        self.queue.lock().len()
-    }
-
-    async fn epoch(&self) -> String {
-        self.epoch.clone()
     }
 }

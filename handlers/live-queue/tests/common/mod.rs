@@ -2,35 +2,54 @@
 
 #![allow(dead_code)]
 
+pub mod props;
+
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use plugboard::{Config, Plugboard};
+use plugboard::Plugboard;
 use plugboard_live_queue::LiveQueue;
 use plugboard_testkit::{Client, TestServer, dev_auth};
 use serde_json::{Value, json};
 
-/// A server with only the live-queue handler and fast timers.
+/// A server with only the live-queue handler and fast timers, on the running test's
+/// store (two of them in one test are two nodes of one cluster on Redis).
 pub async fn server(extra: &str) -> (TestServer, Arc<LiveQueue>) {
-    let toml = format!("[handlers.live_queue]\nmatch_delay_ms = 5\n{extra}");
-    let mut b = Plugboard::builder(Config::from_toml(&toml).unwrap()).unwrap();
-    let lq = b.handler(LiveQueue::new()).unwrap();
-    (TestServer::start(b).await, lq)
+    server_toml(&format!(
+        "[handlers.live_queue]\nmatch_delay_ms = 5\n{extra}"
+    ))
+    .await
 }
 
-/// A server whose extra config is a full TOML (with its own `[handlers.live_queue]`).
+/// A server whose config is a full TOML (with its own `[handlers.live_queue]`).
 pub async fn server_toml(toml: &str) -> (TestServer, Arc<LiveQueue>) {
-    let mut b = Plugboard::builder(Config::from_toml(toml).unwrap()).unwrap();
+    let mut b = Plugboard::builder(plugboard_testkit::config(toml)).unwrap();
     let lq = b.handler(LiveQueue::new()).unwrap();
     (TestServer::start(b).await, lq)
 }
 
 pub async fn user(server: &TestServer, id: &str) -> Client {
-    server
-        .connect(dev_auth(id, &id.to_uppercase(), &[]))
-        .await
-        .unwrap()
+    connect(server, dev_auth(id, &id.to_uppercase(), &[])).await
+}
+
+/// Connects and waits until the server handles the socket's events.
+///
+/// socketioxide sends the connect answer before it registers the socket's message
+/// handler, and runs the two on different tasks; on a multi-thread runtime an event sent
+/// right after connecting can arrive in between and is dropped. An unknown event with an
+/// ack is answered (`not_found`) once the handler is in place, so the probe is repeated
+/// until it is.
+pub async fn connect(server: &TestServer, auth: Value) -> Client {
+    let c = server.connect(auth).await.unwrap();
+    for _ in 0..100 {
+        let probe = c.emit_with_ack("live-queue-test:wired", Value::Null);
+        if let Ok(ack) = tokio::time::timeout(Duration::from_millis(100), probe).await {
+            assert_eq!(ack["error"]["code"], "not_found", "{ack}");
+            return c;
+        }
+    }
+    panic!("the server never handled this socket's events");
 }
 
 pub async fn join(c: &Client, prefs: Value) -> Value {
