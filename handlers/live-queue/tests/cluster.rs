@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{call, eventually, matched, server_toml, user};
+use common::{call, eventually, join, matched, server_toml, user};
 use plugboard::RedisStore;
 use plugboard_live_queue::{
     BusyStateStore, MatchStore, Preferences, QueueStore, RedisLiveStore, Status,
@@ -203,6 +203,43 @@ async fn the_sweeper_cleans_up_what_a_grace_timer_lost_with_its_node() {
         assert_eq!(store.match_count().await.unwrap(), 0);
         assert!(lq.stats_now().await.unwrap().zombies_cleared >= 2);
         n1.stop().await;
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_tab_on_another_node_kicks_the_first_and_the_queue_place_survives() {
+    on_redis(async {
+        let toml = format!("[sessions]\npolicy = \"kick_old\"\n{}", node_toml(""));
+        let (n1, lq1) = server_toml(&toml).await;
+        let (n2, lq2) = server_toml(&toml).await;
+        let mut first = user(&n1, "a").await;
+        assert_eq!(
+            join(&first, json!({ "language": "de" })).await["position"],
+            1
+        );
+        let second = user(&n2, "a").await;
+        assert_eq!(
+            first.recv("duplicate-connection").await,
+            json!({ "message": "Logged in from another device" })
+        );
+        assert!(first.wait_disconnect(Duration::from_secs(5)).await);
+        eventually("the kick is counted on the first tab's node", || async {
+            lq1.stats_now().await.unwrap().duplicate_connections_kicked == 1
+        })
+        .await;
+        let hb = second
+            .emit_with_ack("live-call:queue-heartbeat", serde_json::Value::Null)
+            .await;
+        assert_eq!(
+            (hb["inQueue"].clone(), hb["position"].clone()),
+            (json!(true), json!(1))
+        );
+        let graces = lq1.stats_now().await.unwrap().grace_timers
+            + lq2.stats_now().await.unwrap().grace_timers;
+        assert_eq!(graces, 0, "no grace: the user never left");
+        n1.stop().await;
+        n2.stop().await;
     })
     .await
 }

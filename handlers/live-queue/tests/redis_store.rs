@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::own_redis::OwnRedis;
-use common::{eventually, join, server_toml, user};
+use common::{call, eventually, join, server_toml, user};
 use plugboard::RedisStore;
 use plugboard_live_queue::{BusyStateStore, QueueStore, RedisLiveStore, Status};
 use serde_json::{Value, json};
@@ -149,7 +149,7 @@ async fn join_queue_answers_unavailable_while_redis_does_not_and_changes_nothing
         own.url()
     );
     let (s, lq) = server_toml(&toml).await;
-    let a = user(&s, "a").await;
+    let mut a = user(&s, "a").await;
     let b = user(&s, "b").await;
     assert_eq!(join(&b, json!({ "language": "de" })).await["position"], 1);
     let before = lq.status("a").await.unwrap();
@@ -164,6 +164,10 @@ async fn join_queue_answers_unavailable_while_redis_does_not_and_changes_nothing
         .emit_with_ack("live-call:queue-heartbeat", Value::Null)
         .await;
     assert_eq!(hb["error"]["code"], "unavailable", "{hb}");
+    // request-call without an ack reports on the frontend's own error event.
+    a.emit("request-call", call("x", "b")).await;
+    let err = a.recv("staged-call-error").await;
+    assert_eq!(err["code"], "unavailable", "{err}");
     own.thaw();
     eventually("the node sees redis again", || async { redis_up(&s).await }).await;
     assert_eq!(lq.status("a").await.unwrap(), before, "a is untouched");
