@@ -101,8 +101,8 @@ impl LiveQueue {
     async fn heartbeat(self: Arc<Self>, socket: Socket) -> Reply {
         let user = socket.user_id();
         let store = self.store();
-        // The epoch first: it changes nothing, so an unreachable store is found out
-        // before the refresh and the resume.
+        // The epoch first (it moves no user): an unreachable store is found out before
+        // the refresh and the resume, so a failed heartbeat changed nothing.
         let epoch = store.epoch().await?;
         store.touch(user).await?;
         if store.resume(user).await? {
