@@ -75,7 +75,12 @@ impl SocketState {
         let burst = f64::from(limits.event_burst.max(1));
         Self {
             identity,
-            queue: Mutex::new(Queue::default()),
+            // Held: events may arrive between socketioxide's CONNECT answer and the connect
+            // handler; they wait here until `release` puts the connect job in front.
+            queue: Mutex::new(Queue {
+                jobs: VecDeque::new(),
+                running: true,
+            }),
             bucket: Mutex::new(Bucket {
                 tokens: burst,
                 last: Instant::now(),
@@ -102,6 +107,13 @@ impl SocketState {
             false
         }
     }
+}
+
+/// Puts `first` in front of the jobs queued while the socket was being connected and
+/// starts draining them.
+pub(crate) fn release(core: &Arc<Core>, state: &Arc<SocketState>, first: Job) {
+    state.queue.lock().jobs.push_front(first);
+    tokio::spawn(drain(core.clone(), state.clone()));
 }
 
 /// Appends a job; starts a drain task when none runs for this socket.

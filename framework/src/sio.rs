@@ -1,6 +1,12 @@
 //! The one connect handler, fallback message handler and disconnect handler plugboard
 //! registers with socketioxide. They are implemented directly (not as async closures) so
-//! that registration is synchronous: nothing can arrive before the socket is wired up.
+//! that registration is synchronous.
+//!
+//! socketioxide sends the CONNECT answer before it calls the connect handler, and on a
+//! multi-thread runtime a client's first event can arrive in between; an event that finds
+//! no handler is dropped. So the fallback handler is registered in the middleware, before
+//! the answer goes out, and queues events on a held queue; the connect handler releases it
+//! behind the connect job.
 
 use std::fmt::Display;
 use std::future::Future;
@@ -17,7 +23,7 @@ use socketioxide::socket::DisconnectReason as SioReason;
 
 use crate::adapter::Flavor;
 use crate::core::{Core, Live, user_room};
-use crate::dispatch::{Job, SocketState, admit, push, refuse_now, wrap};
+use crate::dispatch::{Job, SocketState, admit, push, refuse_now, release, wrap};
 use crate::identity::AuthError;
 use crate::{HandlerError, Identity};
 
@@ -46,11 +52,11 @@ impl<A: Flavor> ConnectHandler<A, ConnectMarker> for Connector {
             let _ = SocketRef::from(s).disconnect();
             return;
         };
-        let state = Arc::new(SocketState::new(identity.clone(), &core.config.limits));
-        s.on_fallback(Dispatcher {
-            core: core.clone(),
-            state: state.clone(),
-        });
+        let Some(state) = s.extensions.get::<Arc<SocketState>>() else {
+            tracing::error!(socket = %s.id, "socket without state; disconnecting");
+            let _ = SocketRef::from(s).disconnect();
+            return;
+        };
         s.on_disconnect(Disconnector {
             core: core.clone(),
             state: state.clone(),
@@ -73,7 +79,20 @@ impl<A: Flavor> ConnectHandler<A, ConnectMarker> for Connector {
         );
         core.metrics.connected();
         tracing::debug!(socket = %s.id, user = %identity.user_id, "socket connected");
-        push(core, &state, Job::Connect(socket));
+        release(core, &state, Job::Connect(socket.clone()));
+        if !s.connected() {
+            // The transport closed before the disconnect handler was in place, so no
+            // disconnect will come: clean up now (a real one, if it came, is a no-op then).
+            push(
+                core,
+                &state,
+                Job::Disconnect {
+                    socket,
+                    reason: crate::DisconnectReason::TransportClose,
+                    defer: Box::new(|| ()),
+                },
+            );
+        }
     }
 
     fn call_middleware<'a>(
@@ -90,7 +109,15 @@ impl<A: Flavor> ConnectHandler<A, ConnectMarker> for Connector {
                 .unwrap_or(Value::Null);
             match self.core.auth.authenticate(&auth) {
                 Ok(identity) => {
-                    s.extensions.insert(Arc::new(identity));
+                    let identity = Arc::new(identity);
+                    let state =
+                        Arc::new(SocketState::new(identity.clone(), &self.core.config.limits));
+                    s.on_fallback(Dispatcher {
+                        core: self.core.clone(),
+                        state: state.clone(),
+                    });
+                    s.extensions.insert(identity);
+                    s.extensions.insert(state);
                     Ok(())
                 }
                 Err(e) => {

@@ -70,4 +70,25 @@ plugboard_testkit::on_both_stores! {
         );
         server.stop().await;
     }
+
+    async fn an_event_sent_the_moment_the_socket_connects_is_never_lost() {
+        let mut b = builder("[limits]\nevents_per_second = 0");
+        let rec = b.handler(Recorder::default()).unwrap();
+        let server = TestServer::start(b).await;
+        // socketioxide answers CONNECT before it runs the connect handler; on a
+        // multi-thread runtime a first event can land in between. 200 tries catch it.
+        for i in 0..200 {
+            let c = server.connect(dev_auth(&format!("u{i}"), "U", &[])).await.unwrap();
+            let ack = tokio::time::timeout(
+                std::time::Duration::from_secs(2),
+                c.emit_with_ack("count", json!({})),
+            )
+            .await
+            .unwrap_or_else(|_| panic!("the first event of socket {i} was lost"));
+            assert_eq!(ack["ok"], true);
+            c.close().await;
+        }
+        assert_eq!(rec.runs.load(std::sync::atomic::Ordering::SeqCst), 200);
+        server.stop().await;
+    }
 }
