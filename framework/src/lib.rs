@@ -64,6 +64,8 @@ mod socket;
 pub use apikey::{ApiKey, json_error};
 pub use backend::{Backend, StoreError};
 pub use builder::HostBuilder;
+#[doc(hidden)]
+pub use cluster::testing;
 pub use cluster::{OrderGuard, OrderLock, RedisIdempotencyStore, RedisSessionStore, RedisStore};
 pub use config::Config;
 pub use context::InitContext;

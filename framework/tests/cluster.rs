@@ -152,28 +152,14 @@ async fn the_sessions_index_answers_for_every_node_and_kick_old_crosses_nodes() 
     .await
 }
 
-/// Writes a node that stopped heartbeating `ago_ms` ago, holding one socket of `user`.
-async fn crashed_node(redis: &RedisStore, node: &str, user: &str, sid: &str, ago_ms: u64) {
-    let identity = json!({ "user_id": user, "name": user, "roles": ["agent"] }).to_string();
-    let entry = json!({ "i": identity, "s": [[sid, 1]] }).to_string();
-    let now: (u64, u64) = redis.query(&plugboard::redis::cmd("TIME")).await.unwrap();
-    let beat = now.0 * 1000 - ago_ms;
-    let _: () = redis
-        .query(
-            plugboard::redis::cmd("HSET")
-                .arg(redis.key(&format!("node:{node}:sessions")))
-                .arg(user)
-                .arg(entry),
-        )
-        .await
-        .unwrap();
-    let _: () = redis
-        .query(
-            plugboard::redis::cmd("ZADD")
-                .arg(redis.key("nodes"))
-                .arg(beat)
-                .arg(node),
-        )
+/// A node that crashed just now, holding one socket of `user`.
+async fn crashed_node(redis: &RedisStore, node: &str, user: &str, sid: &str) {
+    let identity = plugboard::Identity {
+        user_id: user.into(),
+        name: user.into(),
+        roles: vec!["agent".into()],
+    };
+    plugboard_testkit::crashed_node(redis, node, &[(identity, sid.parse().unwrap())])
         .await
         .unwrap();
 }
@@ -186,7 +172,7 @@ async fn a_dead_nodes_sockets_are_cleaned_up_with_reason_node_down_within_the_ti
             .await
             .unwrap();
         let sid = plugboard::SocketId::new().to_string();
-        crashed_node(&redis, "crashed", "dan", &sid, 0).await;
+        crashed_node(&redis, "crashed", "dan", &sid).await;
         assert_eq!(a.host.sessions().sockets_of("dan").await.unwrap().len(), 1);
         let started = std::time::Instant::now();
         until("the dead node's socket is cleaned up", || {

@@ -14,6 +14,8 @@ mod lock;
 pub(crate) mod node;
 mod sessions;
 mod store;
+#[doc(hidden)]
+pub mod testing;
 
 pub use idempotency::RedisIdempotencyStore;
 pub use lock::{OrderGuard, OrderLock};

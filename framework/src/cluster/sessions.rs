@@ -137,6 +137,32 @@ impl RedisSessionStore {
         }
     }
 
+    /// Adds a socket of `identity` to the sessions hash of `node` (this node's, or, in
+    /// tests, a node that is to look crashed).
+    pub(crate) async fn add_on(
+        &self,
+        node: &str,
+        identity: &Identity,
+        socket: SocketId,
+    ) -> Result<Vec<SocketId>, StoreError> {
+        let ident = serde_json::to_string(identity)
+            .map_err(|e| StoreError::Backend(format!("identity not serializable: {e}")))?;
+        let now = crate::cluster::now_ms();
+        let others: Vec<String> = self
+            .redis
+            .invoke(
+                self.add
+                    .arg(self.redis.prefix())
+                    .arg(node)
+                    .arg(&identity.user_id)
+                    .arg(ident)
+                    .arg(socket.to_string())
+                    .arg(now),
+            )
+            .await?;
+        Ok(parse(others))
+    }
+
     /// The key of a node's sessions hash.
     pub(crate) fn node_hash(&self, node: &str) -> String {
         self.redis.key(&format!("node:{node}:sessions"))
@@ -199,22 +225,7 @@ impl SessionStore for RedisSessionStore {
         identity: &Identity,
         socket: SocketId,
     ) -> Result<Vec<SocketId>, StoreError> {
-        let ident = serde_json::to_string(identity)
-            .map_err(|e| StoreError::Backend(format!("identity not serializable: {e}")))?;
-        let now = crate::cluster::now_ms();
-        let others: Vec<String> = self
-            .redis
-            .invoke(
-                self.add
-                    .arg(self.redis.prefix())
-                    .arg(self.redis.node_id())
-                    .arg(&identity.user_id)
-                    .arg(ident)
-                    .arg(socket.to_string())
-                    .arg(now),
-            )
-            .await?;
-        Ok(parse(others))
+        self.add_on(self.redis.node_id(), identity, socket).await
     }
 
     async fn remove(&self, user: &str, socket: SocketId) -> Result<usize, StoreError> {

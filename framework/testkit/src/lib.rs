@@ -11,6 +11,8 @@ mod server;
 mod stores;
 
 pub use client::{Client, ConnectError};
+/// Writes what a crashed cluster node leaves in Redis (see `plugboard::testing`).
+pub use plugboard::testing::crashed_node;
 pub use redis_server::RedisServer;
 pub use server::TestServer;
 pub use stores::{Store, answers_ping, backend, config, current, redis_url, run_on};

@@ -83,6 +83,7 @@ impl RedisServer {
 
     /// Kills it with SIGKILL, like a crash.
     pub fn kill(&mut self) {
+        self.thaw();
         if let Some(pid) = self.pid.take() {
             let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
             let addr = format!("127.0.0.1:{}", self.port);
@@ -92,6 +93,23 @@ impl RedisServer {
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
+        }
+    }
+
+    /// Freezes it (SIGSTOP): connections stay open and nothing is answered, like a hung
+    /// server. [`thaw`](Self::thaw) lets it answer again with its data intact.
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a frozen server answer again.
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, sig: &str) {
+        if let Some(pid) = self.pid {
+            let _ = Command::new("kill").arg(sig).arg(pid.to_string()).status();
         }
     }
 

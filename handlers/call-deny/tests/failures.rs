@@ -18,21 +18,14 @@ const FAST: &str = "[cluster]\nheartbeat_ms = 100\nnode_timeout_ms = 1000\n";
 /// Writes a node that stopped heartbeating, holding socket `sid` of `user`, as a crashed
 /// node leaves it (its registration and its sessions hash).
 async fn crashed_node(redis: &RedisStore, node: &str, user: &str, sid: &str) {
-    let identity = json!({ "user_id": user, "name": user, "roles": [] }).to_string();
-    let entry = json!({ "i": identity, "s": [[sid, 1]] }).to_string();
-    let (secs, _): (u64, u64) = redis.query(&plugboard::redis::cmd("TIME")).await.unwrap();
-    let sessions = plugboard::redis::cmd("HSET")
-        .arg(redis.key(&format!("node:{node}:sessions")))
-        .arg(user)
-        .arg(entry)
-        .clone();
-    let _: () = redis.query(&sessions).await.unwrap();
-    let nodes = plugboard::redis::cmd("ZADD")
-        .arg(redis.key("nodes"))
-        .arg(secs * 1000)
-        .arg(node)
-        .clone();
-    let _: () = redis.query(&nodes).await.unwrap();
+    let identity = plugboard::Identity {
+        user_id: user.into(),
+        name: user.into(),
+        roles: vec![],
+    };
+    plugboard_testkit::crashed_node(redis, node, &[(identity, sid.parse().unwrap())])
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -39,25 +39,18 @@ async fn redis() -> RedisStore {
 /// Writes a node that stopped heartbeating, holding one socket of each of `users`, as a
 /// crashed node leaves it (see framework/tests/cluster.rs).
 async fn crashed_node(redis: &RedisStore, node: &str, users: &[&str]) {
-    let cmd = plugboard::redis::cmd;
-    for user in users {
-        let identity = json!({ "user_id": user, "name": user, "roles": [] }).to_string();
-        let sid = plugboard::SocketId::new().to_string();
-        let entry = json!({ "i": identity, "s": [[sid, 1]] }).to_string();
-        let key = redis.key(&format!("node:{node}:sessions"));
-        let _: () = redis
-            .query(cmd("HSET").arg(key).arg(user).arg(entry))
-            .await
-            .unwrap();
-    }
-    let (secs, _): (u64, u64) = redis.query(&cmd("TIME")).await.unwrap();
-    let _: () = redis
-        .query(
-            cmd("ZADD")
-                .arg(redis.key("nodes"))
-                .arg(secs * 1000)
-                .arg(node),
-        )
+    let sockets: Vec<_> = users
+        .iter()
+        .map(|u| {
+            let identity = plugboard::Identity {
+                user_id: (*u).into(),
+                name: (*u).into(),
+                roles: vec![],
+            };
+            (identity, plugboard::SocketId::new())
+        })
+        .collect();
+    plugboard_testkit::crashed_node(redis, node, &sockets)
         .await
         .unwrap();
 }

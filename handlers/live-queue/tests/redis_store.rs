@@ -8,10 +8,10 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::own_redis::OwnRedis;
 use common::{call, eventually, join, server_toml, user};
 use plugboard::RedisStore;
 use plugboard_live_queue::{BusyStateStore, QueueStore, RedisLiveStore, Status};
+use plugboard_testkit::RedisServer;
 use serde_json::{Value, json};
 
 /// A Redis live store of this test's cluster (skipped without Redis, except under CI).
@@ -141,7 +141,14 @@ async fn redis_up(server: &plugboard_testkit::TestServer) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn join_queue_answers_unavailable_while_redis_does_not_and_changes_nothing() {
-    let Some(own) = OwnRedis::start() else { return };
+    let Some(own) = RedisServer::start(false) else {
+        assert!(
+            !std::env::var("CI").is_ok_and(|v| v == "true"),
+            "CI=true and redis-server cannot start"
+        );
+        eprintln!("redis-server cannot start: test skipped");
+        return;
+    };
     let toml = format!(
         "store = \"redis\"\nredis_url = \"{}\"\n\
          [cluster]\nname = \"lq-outage\"\nheartbeat_ms = 100\nnode_timeout_ms = 1000\nredis_timeout_ms = 300\n\

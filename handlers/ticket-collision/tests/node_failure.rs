@@ -15,9 +15,8 @@ use serde_json::json;
 
 const FAST_NODES: &str = "[cluster]\nheartbeat_ms = 100\nnode_timeout_ms = 1000\n";
 
-/// What a node that crashed leaves in Redis: its registration, last heartbeat `now`, one
-/// socket of `user` in its sessions hash (as framework/tests/cluster.rs writes it), and
-/// that socket viewing `ticket` in the viewer store.
+/// What a node that crashed leaves in Redis: its registration and one socket of `user`
+/// (`plugboard_testkit::crashed_node`), and that socket viewing `ticket` in the viewer store.
 async fn crashed_node_viewing(
     redis: &RedisStore,
     node: &str,
@@ -25,28 +24,15 @@ async fn crashed_node_viewing(
     ticket: &str,
 ) -> SocketId {
     let sid = SocketId::new();
-    let identity = json!({ "user_id": user, "name": user, "roles": ["agent"] }).to_string();
-    let entry = json!({ "i": identity, "s": [[sid.to_string(), 1]] }).to_string();
+    let identity = plugboard::Identity {
+        user_id: user.into(),
+        name: user.into(),
+        roles: vec!["agent".into()],
+    };
+    plugboard_testkit::crashed_node(redis, node, &[(identity, sid)])
+        .await
+        .unwrap();
     let now: (u64, u64) = redis.query(&plugboard::redis::cmd("TIME")).await.unwrap();
-    let sessions = redis.key(&format!("node:{node}:sessions"));
-    let _: () = redis
-        .query(
-            plugboard::redis::cmd("HSET")
-                .arg(sessions)
-                .arg(user)
-                .arg(entry),
-        )
-        .await
-        .unwrap();
-    let _: () = redis
-        .query(
-            plugboard::redis::cmd("ZADD")
-                .arg(redis.key("nodes"))
-                .arg(now.0 * 1000)
-                .arg(node),
-        )
-        .await
-        .unwrap();
     let store = RedisViewerStore::new(
         redis.clone(),
         TicketCollisionConfig::default().presence_ttl(),

@@ -103,40 +103,18 @@ async fn the_sweep_drops_index_entries_whose_keys_expired() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_whose_redis_is_gone_answers_unavailable() {
     plugboard_testkit::run_on("redis", async {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut server = std::process::Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server installed");
-        let url = format!("redis://127.0.0.1:{port}");
-        let mut opened = None;
-        for _ in 0..50 {
-            if let Ok(r) = RedisStore::open(&url, "gone", Duration::from_millis(300)).await {
-                opened = Some(r);
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let mut server = plugboard_testkit::RedisServer::start(false)
+            .expect("redis-server installed (it serves the redis half of these tests)");
+        let opened = RedisStore::open(&server.url(), "gone", Duration::from_millis(300))
+            .await
+            .ok();
         let s = RedisViewerStore::new(
             opened.expect("redis-server answers"),
             Duration::from_secs(60),
         );
         use plugboard_ticket_collision::{StoreError, ViewerStore};
         s.view(req("T", "a", SocketId::new(), 1)).await.unwrap();
-        server.kill().unwrap();
-        server.wait().unwrap();
+        server.kill();
         let err = s.view(req("T", "b", SocketId::new(), 2)).await.unwrap_err();
         assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
         assert!(matches!(s.stats(10).await, Err(StoreError::Unavailable(_))));

@@ -158,25 +158,12 @@ async fn clients_on_two_nodes_subscribing_at_once_are_counted_exactly() {
 /// Writes a node that stopped heartbeating, holding socket `sid` of `user`, as a crashed
 /// node leaves it (see framework/tests/cluster.rs).
 async fn crashed_node(redis: &RedisStore, node: &str, user: &str, sid: SocketId) {
-    let identity = json!({ "user_id": user, "name": user, "roles": ["agent"] }).to_string();
-    let entry = json!({ "i": identity, "s": [[sid.to_string(), 1]] }).to_string();
-    let (secs, _): (u64, u64) = redis.query(&plugboard::redis::cmd("TIME")).await.unwrap();
-    let _: () = redis
-        .query(
-            plugboard::redis::cmd("HSET")
-                .arg(redis.key(&format!("node:{node}:sessions")))
-                .arg(user)
-                .arg(entry),
-        )
-        .await
-        .unwrap();
-    let _: () = redis
-        .query(
-            plugboard::redis::cmd("ZADD")
-                .arg(redis.key("nodes"))
-                .arg(secs * 1000)
-                .arg(node),
-        )
+    let identity = plugboard::Identity {
+        user_id: user.into(),
+        name: user.into(),
+        roles: vec!["agent".into()],
+    };
+    plugboard_testkit::crashed_node(redis, node, &[(identity, sid)])
         .await
         .unwrap();
 }

@@ -6,106 +6,27 @@
 
 mod support;
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
-use plugboard::{Config, Plugboard, SocketId};
-use plugboard_testkit::{TestServer, answers_ping};
+use plugboard::{Config, Plugboard};
+use plugboard_testkit::{RedisServer, TestServer};
 use plugboard_timeline::{StoreError, Timeline, TimelineError};
 use serde_json::{Value, json};
 use support::*;
 
-/// A `redis-server` on a free port, persisted in a directory of its own.
-struct OwnRedis {
-    port: u16,
-    dir: PathBuf,
-    child: Option<Child>,
+/// A `redis-server` of the test's own (append-only file); `None` (skip) when it cannot be
+/// started, except under `CI=true`.
+fn own_redis() -> Option<RedisServer> {
+    let server = RedisServer::start(true);
+    if server.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true and redis-server cannot be started"
+        );
+        eprintln!("redis-server cannot be started: outage test skipped");
+    }
+    server
 }
 
-impl OwnRedis {
-    /// Starts one; `None` when `redis-server` is not installed.
-    fn start() -> Option<Self> {
-        let installed = Command::new("redis-server")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !installed {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "CI=true and redis-server is not installed"
-            );
-            eprintln!("redis-server is not installed: outage test skipped");
-            return None;
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .ok()?
-            .local_addr()
-            .ok()?
-            .port();
-        let dir =
-            std::env::temp_dir().join(format!("plugboard-timeline-outage-{}", SocketId::new()));
-        std::fs::create_dir_all(&dir).ok()?;
-        let mut redis = Self {
-            port,
-            dir,
-            child: None,
-        };
-        redis.run();
-        Some(redis)
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// Starts the server (again) on the same port and data, and waits until it answers.
-    fn run(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-            ])
-            .arg("--dir")
-            .arg(&self.dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server starts");
-        self.child = Some(child);
-        let addr = format!("127.0.0.1:{}", self.port);
-        for _ in 0..100 {
-            if answers_ping(&addr) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("redis-server on {addr} does not answer");
-    }
-
-    /// Kills the server (SIGKILL): connections drop, new ones are refused.
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        self.kill();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-async fn node(redis: &OwnRedis) -> (TestServer, std::sync::Arc<Timeline>) {
+async fn node(redis: &RedisServer) -> (TestServer, std::sync::Arc<Timeline>) {
     let toml = format!(
         "store = \"redis\"\nredis_url = \"{}\"\n[http]\napi_key = \"s3cret\"\n\
          [cluster]\nname = \"outage\"\nheartbeat_ms = 100\nnode_timeout_ms = 1000\nredis_timeout_ms = 300",
@@ -124,7 +45,7 @@ fn code(ack: &Value) -> &str {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn while_redis_is_down_subscriptions_answer_unavailable_and_nothing_changes() {
-    let Some(mut redis) = OwnRedis::start() else {
+    let Some(mut redis) = own_redis() else {
         return;
     };
     let (server, timeline) = node(&redis).await;
@@ -162,7 +83,7 @@ async fn while_redis_is_down_subscriptions_answer_unavailable_and_nothing_change
     // Cat leaves during the outage: its cleanup cannot run now.
     cat.close().await;
 
-    redis.run();
+    redis.restart();
     until("the node serves again and cat's cleanup ran", async || {
         timeline.subscriber_count("client", "c1").await.ok() == Some(1)
     })

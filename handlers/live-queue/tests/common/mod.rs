@@ -2,7 +2,6 @@
 
 #![allow(dead_code)]
 
-pub mod own_redis;
 pub mod props;
 
 use std::future::Future;
