@@ -33,7 +33,7 @@ async function nodes(n, { redisUrl, extra = '', cluster = `bench-${Date.now()}` 
   const toml = (i) => (redisUrl
     ? `store = "redis"\nredis_url = "${redisUrl}"\n[cluster]\nname = "${cluster}"\nnode_id = "n${i + 1}"\n${extra}\n${base}`
     : base);
-  return Promise.all(Array.from({ length: n }, (_, i) => startServer({ toml: toml(i), bin: BIN, env: { RUST_LOG: 'warn' } })));
+  return Promise.all(Array.from({ length: n }, (_, i) => startServer({ toml: toml(i), bin: BIN, env: { RUST_LOG: 'info' } })));
 }
 
 /** 1. Broadcast latency per receiving node. */
@@ -139,7 +139,7 @@ if (!redisUrl) throw new Error('no Redis');
 const results = { date: new Date().toISOString().slice(0, 10), git: execSync('git rev-parse --short HEAD').toString().trim(), bin: BIN };
 
 let servers = await nodes(1);
-results.broadcastMemory = await broadcast(servers);
+results.broadcastMemory = await broadcast(servers, 300);
 results.viewMemory = await stateful(servers[0]);
 await Promise.all(servers.map((s) => s.stop()));
 servers = await nodes(1, { redisUrl });

@@ -29,6 +29,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         plugboard_example_embed_in_axum::app(Config::load(cli.config.as_deref())?).await?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", cli.port)).await?;
     tracing::info!(addr = %listener.local_addr()?, "embed-in-axum listening");
+    // Real-time acks and broadcasts are small writes: do not let Nagle hold them back.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     // The app serves its merged router itself; plugboard only needs its shutdown sequence.
     let closing = host.clone();
     axum::serve(listener, router)

@@ -90,6 +90,10 @@ impl RedisStore {
         };
         let info = redis::IntoConnectionInfo::into_connection_info(self.inner.url.as_str())
             .map_err(|e| StoreError::Backend(format!("invalid redis_url: {e}")))?;
+        // Without TCP_NODELAY (redis-rs leaves it off) small requests sat up to 40 ms in
+        // Nagle's buffer: ticket:view had a 44 ms p99 on Redis against 0.8 ms p50.
+        let nodelay = info.tcp_settings().clone().set_nodelay(true);
+        let info = info.set_tcp_settings(nodelay);
         let resp3 = info
             .redis_settings()
             .clone()
