@@ -139,14 +139,14 @@ if (!redisUrl) throw new Error('no Redis');
 const results = { date: new Date().toISOString().slice(0, 10), git: execSync('git rev-parse --short HEAD').toString().trim(), bin: BIN };
 
 let servers = await nodes(1);
-results.broadcastMemory = await broadcast(servers, 300);
+results.broadcastMemory = await broadcast(servers, 30, 300);
 results.viewMemory = await stateful(servers[0]);
 await Promise.all(servers.map((s) => s.stop()));
 servers = await nodes(1, { redisUrl });
 results.viewRedis = await stateful(servers[0]);
 await Promise.all(servers.map((s) => s.stop()));
 servers = await nodes(3, { redisUrl });
-results.broadcastCluster = await broadcast(servers);
+results.broadcastCluster = await broadcast(servers, 10, 300);
 await Promise.all(servers.map((s) => s.stop()));
 results.failover = [];
 for (let r = 0; r < 3; r += 1) results.failover.push(await failover(redisUrl, r));

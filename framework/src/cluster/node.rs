@@ -171,13 +171,19 @@ impl Node {
 
     /// Runs the heartbeat until `stop`.
     pub(crate) async fn run_heartbeat(self: Arc<Self>, core: Arc<Core>, stop: CancellationToken) {
-        let mut tick = tokio::time::interval(self.heartbeat);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // While Redis is down, probe five times as often: a node serves again within a
+        // fifth of a heartbeat of Redis coming back instead of up to two heartbeats.
+        let probe = (self.heartbeat / 5).max(Duration::from_millis(50));
         loop {
+            let wait = if self.redis.is_up() {
+                self.heartbeat
+            } else {
+                probe
+            };
             tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = self.fenced.cancelled() => return,
-                _ = tick.tick() => {
+                _ = tokio::time::sleep(wait) => {
                     if let Err(e) = self.beat(&core).await {
                         tracing::debug!(node = self.redis.node_id(), error = %e, "heartbeat failed");
                     }
