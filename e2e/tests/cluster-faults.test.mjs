@@ -76,7 +76,9 @@ test('a node killed mid-call and mid-view is cleaned up by the others within the
     assert.deepEqual(await lqEnded, { matchId, reason: 'peer_disconnected' });
     const callEndedMs = Date.now() - killedAt;
     t.diagnostic(`viewer removed ${viewerGoneMs} ms after SIGKILL, live-queue call ended after ${callEndedMs} ms (node_timeout_ms ${NODE_TIMEOUT_MS}, rejoin grace ${GRACE_MS})`);
-    assert.ok(viewerGoneMs <= NODE_TIMEOUT_MS + 500, `viewer cleanup took ${viewerGoneMs} ms`);
+    // The bound is node_timeout_ms; the second of slack is for scheduling on a busy
+    // 2-core CI machine running several clusters at once.
+    assert.ok(viewerGoneMs <= NODE_TIMEOUT_MS + 1000, `viewer cleanup took ${viewerGoneMs} ms`);
 
     // Nothing of the dead node's sockets survives anywhere.
     const stats = (await cluster.nodes[2].get('/stats')).json.handlers;
