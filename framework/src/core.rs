@@ -80,7 +80,7 @@ impl Core {
             identity,
             shared: self.io.shared.clone(),
         };
-        crate::dispatch::disconnect_hooks(self, socket, reason).await;
+        crate::lifecycle::disconnect_hooks(self, socket, reason).await;
     }
 }
 

@@ -53,6 +53,7 @@ mod http;
 mod idempotency;
 mod identity;
 mod io;
+mod lifecycle;
 mod metrics;
 mod names;
 mod reason;

@@ -12,6 +12,7 @@ pub(crate) mod health;
 mod idempotency;
 mod lock;
 pub(crate) mod node;
+mod reaper;
 mod sessions;
 mod store;
 #[doc(hidden)]
