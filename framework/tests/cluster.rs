@@ -152,6 +152,19 @@ async fn the_sessions_index_answers_for_every_node_and_kick_old_crosses_nodes() 
     .await
 }
 
+/// The node ids in the cluster's registry.
+async fn registered_nodes(redis: &RedisStore) -> Vec<String> {
+    redis
+        .query(
+            plugboard::redis::cmd("ZRANGE")
+                .arg(redis.key("nodes"))
+                .arg(0)
+                .arg(-1),
+        )
+        .await
+        .unwrap()
+}
+
 /// A node that crashed just now, holding one socket of `user`.
 async fn crashed_node(redis: &RedisStore, node: &str, user: &str, sid: &str) {
     let identity = plugboard::Identity {
@@ -198,15 +211,7 @@ async fn a_dead_nodes_sockets_are_cleaned_up_with_reason_node_down_within_the_ti
                 .unwrap()
                 .is_empty()
         );
-        let nodes: Vec<String> = redis
-            .query(
-                plugboard::redis::cmd("ZRANGE")
-                    .arg(redis.key("nodes"))
-                    .arg(0)
-                    .arg(-1),
-            )
-            .await
-            .unwrap();
+        let nodes = registered_nodes(&redis).await;
         assert!(
             !nodes.contains(&"crashed".to_owned()),
             "forgotten: {nodes:?}"
@@ -403,15 +408,7 @@ async fn a_node_whose_handler_fails_to_initialize_leaves_the_cluster() {
         let redis = RedisStore::open(&url, &name, Duration::from_secs(2))
             .await
             .unwrap();
-        let nodes: Vec<String> = redis
-            .query(
-                plugboard::redis::cmd("ZRANGE")
-                    .arg(redis.key("nodes"))
-                    .arg(0)
-                    .arg(-1),
-            )
-            .await
-            .unwrap();
+        let nodes = registered_nodes(&redis).await;
         assert!(nodes.is_empty(), "{nodes:?}");
     })
     .await
