@@ -129,8 +129,11 @@ async fn the_sessions_index_answers_for_every_node_and_kick_old_crosses_nodes() 
         let (b, _) = node(&url, &name).await;
         let mut first = a.connect(dev_auth("cus", "Cus", &[])).await.unwrap();
         let sid = first.sid.clone();
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        assert_eq!(b.host.sessions().sockets_of("cus").await.unwrap().len(), 1);
+        let sessions = b.host.sessions();
+        until_async("node b sees the first tab", || async {
+            sessions.sockets_of("cus").await.unwrap().len() == 1
+        })
+        .await;
         let _second = b.connect(dev_auth("cus", "Cus", &[])).await.unwrap();
         let notice = first.recv("duplicate-connection").await;
         assert_eq!(notice["message"], "Logged in from another device");

@@ -24,6 +24,19 @@ async fn server(toml: &str) -> (TestServer, std::sync::Arc<Recorder>) {
     (TestServer::start(b).await, rec)
 }
 
+/// Waits until `user` holds `n` sockets in the sessions index (a socket is added by its
+/// connect job and removed by its cleanup, both just after the client saw the event).
+async fn sockets_until(server: &TestServer, user: &str, n: usize) {
+    for _ in 0..500 {
+        if server.host.sessions().sockets_of(user).await.unwrap().len() == n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let now = server.host.sessions().sockets_of(user).await.unwrap();
+    panic!("{user} holds {} sockets, not {n}", now.len());
+}
+
 plugboard_testkit::on_both_stores! {
     async fn jwt_identity_comes_from_the_token_not_the_payload() {
         let (server, _) = server("[auth]\nmode = \"jwt\"\njwt_secret = \"k\"").await;
@@ -128,10 +141,7 @@ plugboard_testkit::on_both_stores! {
         assert_eq!(msg, json!({"message": "Logged in from another device"}));
         assert!(old.wait_disconnect(Duration::from_secs(5)).await);
         assert_eq!(new.emit_with_ack("count", json!({})).await["ok"], true);
-        assert_eq!(
-            server.host.sessions().sockets_of("u1").await.unwrap().len(),
-            1
-        );
+        sockets_until(&server, "u1", 1).await;
         server.stop().await;
     }
 
@@ -150,10 +160,7 @@ plugboard_testkit::on_both_stores! {
                 .await
                 .is_none()
         );
-        assert_eq!(
-            server.host.sessions().sockets_of("a1").await.unwrap().len(),
-            2
-        );
+        sockets_until(&server, "a1", 2).await;
         server.stop().await;
     }
 
@@ -215,10 +222,7 @@ plugboard_testkit::on_both_stores! {
         let (server, _) = server("").await;
         let a = server.connect(dev_auth("u1", "U", &[])).await.unwrap();
         let b = server.connect(dev_auth("u1", "U", &[])).await.unwrap();
-        assert_eq!(
-            server.host.sessions().sockets_of("u1").await.unwrap().len(),
-            2
-        );
+        sockets_until(&server, "u1", 2).await;
         a.close().await;
         b.close().await;
         for _ in 0..200 {
