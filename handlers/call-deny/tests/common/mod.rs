@@ -27,11 +27,20 @@ pub async fn server(extra: &str, section: &str) -> TestServer {
 }
 
 pub async fn agent(server: &TestServer, id: &str) -> Client {
-    server.connect(dev_auth(id, id, &["agent"])).await.unwrap()
+    ready(server.connect(dev_auth(id, id, &["agent"])).await.unwrap()).await
 }
 
 pub async fn user(server: &TestServer, id: &str) -> Client {
-    server.connect(dev_auth(id, id, &[])).await.unwrap()
+    ready(server.connect(dev_auth(id, id, &[])).await.unwrap()).await
+}
+
+/// Waits until the server finished connecting the socket: its connect hooks (an agent
+/// joins `agents` there) run just after the client saw CONNECT, and a socket's events
+/// run after them, so the answer to a refused event is the sign.
+pub async fn ready(c: Client) -> Client {
+    let ack = c.emit_with_ack("call:cancel", serde_json::json!({})).await;
+    assert_eq!(ack["error"]["code"], "invalid_payload", "{ack}");
+    c
 }
 
 pub async fn stats(server: &TestServer) -> Value {
