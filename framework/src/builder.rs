@@ -239,15 +239,7 @@ impl HostBuilder {
             if let Err(source) = result {
                 tracing::error!(handler = name, error = %source, "initialize failed; rolling back");
                 tasks.stop().await;
-                for (h, tasks) in started.into_iter().rev() {
-                    tasks.stop().await;
-                    if let Err(e) = h.shutdown().await {
-                        tracing::warn!(handler = h.name(), error = %e, "shutdown during rollback failed");
-                    }
-                }
-                if let Some(node) = &self.core.node {
-                    node.leave().await;
-                }
+                rollback(&self.core, started).await;
                 return Err(HostError::InitializeFailed { name, source });
             }
             tracing::info!(handler = name, "handler initialized");
@@ -284,9 +276,7 @@ impl HostBuilder {
             Either::Redis(io) => {
                 if let Err(e) = io.ns("/", connector).await {
                     framework_tasks.stop().await;
-                    if let Some(node) = &self.core.node {
-                        node.leave().await;
-                    }
+                    rollback(&self.core, started).await;
                     return Err(HostError::Store(crate::StoreError::Unavailable(format!(
                         "cannot subscribe to the cluster's broadcasts: {e}"
                     ))));
@@ -301,6 +291,20 @@ impl HostBuilder {
             router,
             self.layer,
         ))
+    }
+}
+
+/// Undoes a failed start: the started handlers' tasks stop and they shut down in
+/// reverse order; a cluster node leaves the cluster.
+async fn rollback(core: &Core, started: Vec<(Arc<dyn Handler>, HandlerTasks)>) {
+    for (h, tasks) in started.into_iter().rev() {
+        tasks.stop().await;
+        if let Err(e) = h.shutdown().await {
+            tracing::warn!(handler = h.name(), error = %e, "shutdown during rollback failed");
+        }
+    }
+    if let Some(node) = &core.node {
+        node.leave().await;
     }
 }
 

@@ -48,16 +48,10 @@ impl Io {
 
     /// Disconnects one socket of this node (server side). Returns false if it is not here.
     pub fn disconnect_socket(&self, id: crate::SocketId) -> bool {
-        match &self.io {
-            Either::Local(io) => io
-                .get_socket(id)
-                .map(crate::socket::disconnect_when_possible)
-                .is_some(),
-            Either::Redis(io) => io
-                .get_socket(id)
-                .map(crate::socket::disconnect_when_possible)
-                .is_some(),
-        }
+        either!(&self.io, io => io
+            .get_socket(id)
+            .map(crate::socket::disconnect_when_possible)
+            .is_some())
     }
 
     /// How many sockets are connected to this node.

@@ -21,11 +21,11 @@ use socketioxide::handler::{
 };
 use socketioxide::socket::DisconnectReason as SioReason;
 
+use crate::HandlerError;
 use crate::adapter::Flavor;
 use crate::core::{Core, Live, user_room};
 use crate::dispatch::{Job, SocketState, admit, push, refuse_now, release, wrap};
 use crate::identity::AuthError;
-use crate::{HandlerError, Identity};
 
 type SioSocket<A> = socketioxide::socket::Socket<A>;
 
@@ -46,17 +46,13 @@ pub(crate) struct Connector {
 impl<A: Flavor> ConnectHandler<A, ConnectMarker> for Connector {
     fn call(&self, s: Arc<SioSocket<A>>, _auth: Option<SioValue>) {
         let core = &self.core;
-        let Some(identity) = s.extensions.get::<Arc<Identity>>() else {
-            // Unreachable: the middleware either stored an identity or refused the socket.
-            tracing::error!(socket = %s.id, "socket without identity; disconnecting");
-            let _ = SocketRef::from(s).disconnect();
-            return;
-        };
         let Some(state) = s.extensions.get::<Arc<SocketState>>() else {
+            // Unreachable: the middleware either stored the state or refused the socket.
             tracing::error!(socket = %s.id, "socket without state; disconnecting");
             let _ = SocketRef::from(s).disconnect();
             return;
         };
+        let identity = state.identity.clone();
         s.on_disconnect(Disconnector {
             core: core.clone(),
             state: state.clone(),
@@ -109,14 +105,14 @@ impl<A: Flavor> ConnectHandler<A, ConnectMarker> for Connector {
                 .unwrap_or(Value::Null);
             match self.core.auth.authenticate(&auth) {
                 Ok(identity) => {
-                    let identity = Arc::new(identity);
-                    let state =
-                        Arc::new(SocketState::new(identity.clone(), &self.core.config.limits));
+                    let state = Arc::new(SocketState::new(
+                        Arc::new(identity),
+                        &self.core.config.limits,
+                    ));
                     s.on_fallback(Dispatcher {
                         core: self.core.clone(),
                         state: state.clone(),
                     });
-                    s.extensions.insert(identity);
                     s.extensions.insert(state);
                     Ok(())
                 }

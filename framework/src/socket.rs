@@ -157,10 +157,7 @@ impl Socket {
     /// Disconnects the socket from the server side (the client does not reconnect by itself).
     pub fn disconnect(&self) {
         if let Handle::Here(s) = &self.handle {
-            match s {
-                Either::Local(s) => disconnect_when_possible(s.clone()),
-                Either::Redis(s) => disconnect_when_possible(s.clone()),
-            }
+            either!(s, s => disconnect_when_possible(s.clone()));
         }
     }
 }

@@ -4,7 +4,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{call, connect, eventually, join, matched, server, server_toml, user};
+use common::{
+    call, connect, eventually, join, matched, request_each_other_at_once, server, server_toml, user,
+};
 use plugboard_live_queue::Status;
 use plugboard_testkit::dev_auth;
 use serde_json::{Value, json};
@@ -51,24 +53,7 @@ plugboard_testkit::on_both_stores! {
         let mut a = user(&s, "a").await;
         let mut b = user(&s, "b").await;
         let m = matched(&mut a, &mut b).await;
-        let (ra, rb) = tokio::join!(
-            a.emit_with_ack("request-call", call(&m, "b")),
-            b.emit_with_ack("request-call", call(&m, "a"))
-        );
-        let statuses = [ra["status"].clone(), rb["status"].clone()];
-        assert!(
-            statuses.contains(&json!("ringing")) && statuses.contains(&json!("in-call")),
-            "{ra} {rb}"
-        );
-        for c in [&mut a, &mut b] {
-            let events = c.drain(Duration::from_millis(200)).await;
-            let started: Vec<_> = events.iter().filter(|(n, _)| n == "call-started").collect();
-            assert_eq!(started.len(), 1, "exactly one call-started: {events:?}");
-            assert!(
-                !events.iter().any(|(n, _)| n == "staged-call-error"),
-                "{events:?}"
-            );
-        }
+        request_each_other_at_once(("a", &mut a), ("b", &mut b), &m).await;
         let st = lq.stats_now().await.unwrap();
         assert_eq!(
             (st.glare_merges, st.matches, st.by_status.in_call),

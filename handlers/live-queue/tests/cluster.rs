@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{call, eventually, join, matched, server_toml, user};
+use common::{eventually, join, matched, request_each_other_at_once, server_toml, user};
 use plugboard::RedisStore;
 use plugboard_live_queue::{
     BusyStateStore, MatchStore, Preferences, QueueStore, RedisLiveStore, Status,
@@ -63,25 +63,7 @@ async fn users_on_two_nodes_match_and_their_simultaneous_requests_merge_into_one
         let mut a = user(&n1, "a").await;
         let mut b = user(&n2, "b").await;
         let m = matched(&mut a, &mut b).await;
-        let (ra, rb) = tokio::join!(
-            a.emit_with_ack("request-call", call(&m, "b")),
-            b.emit_with_ack("request-call", call(&m, "a"))
-        );
-        let statuses = [ra["status"].clone(), rb["status"].clone()];
-        assert!(
-            statuses.contains(&json!("ringing")) && statuses.contains(&json!("in-call")),
-            "{ra} {rb}"
-        );
-        for c in [&mut a, &mut b] {
-            let events = c.drain(Duration::from_millis(300)).await;
-            let started: Vec<_> = events.iter().filter(|(n, _)| n == "call-started").collect();
-            assert_eq!(started.len(), 1, "exactly one call-started: {events:?}");
-            assert_eq!(started[0].1["matchId"], m.as_str());
-            assert!(
-                !events.iter().any(|(n, _)| n == "staged-call-error"),
-                "{events:?}"
-            );
-        }
+        request_each_other_at_once(("a", &mut a), ("b", &mut b), &m).await;
         let (s1, s2) = (
             lq1.stats_now().await.unwrap(),
             lq2.stats_now().await.unwrap(),

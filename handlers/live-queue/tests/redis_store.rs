@@ -6,7 +6,6 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::Duration;
 
 use common::{call, eventually, join, server_toml, user};
 use plugboard::RedisStore;
@@ -183,6 +182,5 @@ async fn join_queue_answers_unavailable_while_redis_does_not_and_changes_nothing
     assert_eq!(lq.stats_now().await.unwrap().grace_timers, 0);
     let ack = join(&a, Value::Null).await;
     assert_eq!(ack["position"], 2, "served again: {ack}");
-    tokio::time::sleep(Duration::from_millis(50)).await;
     s.stop().await;
 }

@@ -181,16 +181,24 @@ async fn concurrent_views_on_two_nodes_give_every_client_the_full_list_last() {
         let mut viewers = ids(&serde_json::to_value(tc1.viewers("T1").await.unwrap()).unwrap());
         viewers.sort();
         assert_eq!(viewers, want);
-        tokio::time::sleep(Duration::from_millis(300)).await;
         for c in &mut clients {
-            let seen = c.drain(Duration::ZERO).await;
-            let last = seen
-                .iter()
-                .rev()
-                .find(|(e, _)| e == "viewers:updated")
-                .map(|(_, v)| v.clone())
-                .unwrap();
-            assert_eq!(ids(&last["viewers"]).len(), 16, "{last}");
+            // Every client hears the full list, and nothing older comes after it.
+            loop {
+                let update = c
+                    .try_recv("viewers:updated", Duration::from_secs(5))
+                    .await
+                    .expect("the full viewer list reaches every client");
+                if ids(&update["viewers"]).len() == 16 {
+                    break;
+                }
+            }
+            let later = c.drain(QUIET).await;
+            assert!(
+                later
+                    .iter()
+                    .all(|(e, v)| e != "viewers:updated" || ids(&v["viewers"]).len() == 16),
+                "an older list came after the full one: {later:?}"
+            );
         }
         node1.stop().await;
         node2.stop().await;

@@ -55,6 +55,35 @@ pub async fn matched(a: &mut Client, b: &mut Client) -> String {
     fa["matchId"].as_str().unwrap().to_owned()
 }
 
+/// Users `a` and `b` (clients `ca`, `cb`) of match `m` press "call" at once: one answer
+/// rings, the other merges, and each gets exactly one `call-started` (and no
+/// `staged-call-error`).
+pub async fn request_each_other_at_once(
+    (a, ca): (&str, &mut Client),
+    (b, cb): (&str, &mut Client),
+    m: &str,
+) {
+    let (ra, rb) = tokio::join!(
+        ca.emit_with_ack("request-call", call(m, b)),
+        cb.emit_with_ack("request-call", call(m, a))
+    );
+    let statuses = [ra["status"].clone(), rb["status"].clone()];
+    assert!(
+        statuses.contains(&json!("ringing")) && statuses.contains(&json!("in-call")),
+        "{ra} {rb}"
+    );
+    for c in [ca, cb] {
+        let events = c.drain(Duration::from_millis(300)).await;
+        let started: Vec<_> = events.iter().filter(|(n, _)| n == "call-started").collect();
+        assert_eq!(started.len(), 1, "exactly one call-started: {events:?}");
+        assert_eq!(started[0].1["matchId"], m);
+        assert!(
+            !events.iter().any(|(n, _)| n == "staged-call-error"),
+            "{events:?}"
+        );
+    }
+}
+
 /// Polls `cond` (host state has no event to await) until true or 5 s pass.
 pub async fn eventually<F, Fut>(what: &str, cond: F)
 where
