@@ -1,5 +1,10 @@
 //! Liveness: socket hooks, the rejoin grace (NET-03) and the zombie sweeper (STATE-02).
 //!
+//! A grace is measured from the busy state's `updated_at`, which the disconnect that
+//! starts it refreshes in the store. A timer that fires before that (set by an earlier
+//! grace, maybe on another node, for a user who came back and left again) waits for the
+//! later grace instead of cutting it short.
+//!
 //! Grace timers are node-local ([`crate::GraceTimers`]) and die with their node. What a
 //! lost timer would have cleaned up is still cleaned up:
 //!
@@ -15,6 +20,7 @@
 //!   read, so one node acts and announces even though every node sweeps.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use plugboard::{DisconnectReason, Socket};
 use tokio::time::Instant;
@@ -72,10 +78,15 @@ impl LiveQueue {
         if st.status == Status::Available {
             return;
         }
-        if st.status == Status::Queueing
-            && let Err(e) = store.suspend(user).await
-        {
-            tracing::warn!(handler = HANDLER, socket = %socket.id(), user, %reason, error = %e, "queue place not suspended; state kept until the store answers");
+        // The grace is measured from the state's `updated_at`, in the store: a timer left
+        // on another node by an earlier grace then waits for this one instead of cutting
+        // it short.
+        let started = match store.touch(user).await {
+            Ok(_) if st.status == Status::Queueing => store.suspend(user).await.map(|_| ()),
+            other => other.map(|_| ()),
+        };
+        if let Err(e) = started {
+            tracing::warn!(handler = HANDLER, socket = %socket.id(), user, %reason, error = %e, "rejoin grace not started; state kept until the store answers");
             return;
         }
         let grace = self.cfg().rejoin_grace();
@@ -96,6 +107,20 @@ impl LiveQueue {
     async fn end_grace(&self, rt: &Runtime, user: &str) -> StoreResult<()> {
         let store = self.store();
         let st = store.state(user).await?;
+        let ends_at = st.updated_at.saturating_add(self.cfg().rejoin_grace_ms);
+        let now = now_ms();
+        if st.status != Status::Available && ends_at > now {
+            // The grace started again since this timer was set (the user came back and
+            // left again, perhaps on another node): this one waits for that grace's end.
+            tracing::debug!(
+                handler = HANDLER,
+                user,
+                "rejoin grace restarted elsewhere; waiting for it"
+            );
+            let left = Duration::from_millis(ends_at - now);
+            self.timers.schedule(user, Instant::now() + left);
+            return Ok(());
+        }
         match st.status {
             Status::Queueing => {
                 if store.expire_suspended(user).await? {

@@ -73,7 +73,8 @@ pub trait BusyStateStore: Send + Sync + 'static {
         to: Status,
         holder: Option<&str>,
     ) -> StoreResult<Result<(u64, u64), PairConflict>>;
-    /// Refreshes `updatedAt` without a change (the user is alive). False when unknown.
+    /// Refreshes `updatedAt` without a change (the user is alive, or its rejoin grace
+    /// starts now). False when unknown.
     async fn touch(&self, user: &str) -> StoreResult<bool>;
     /// Up to `limit` states last refreshed before `before_ms`.
     async fn stale(&self, before_ms: u64, limit: usize) -> StoreResult<Vec<(String, BusyState)>>;

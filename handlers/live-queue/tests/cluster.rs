@@ -1,6 +1,7 @@
 //! Cluster mode on Redis: two hosts in one test are two nodes of one cluster. Users on
 //! different nodes match and glare-merge; a dead node's party ends the call for its peer
-//! after the grace; the sweeper cleans up what a grace timer lost with its node.
+//! after the grace; the sweeper cleans up what a grace timer lost with its node; a grace
+//! restarted on another node is not cut short by the first node's older timer.
 
 mod common;
 
@@ -213,6 +214,51 @@ async fn a_second_tab_on_another_node_kicks_the_first_and_the_queue_place_surviv
         let graces = lq1.stats_now().await.unwrap().grace_timers
             + lq2.stats_now().await.unwrap().grace_timers;
         assert_eq!(graces, 0, "no grace: the user never left");
+        n1.stop().await;
+        n2.stop().await;
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_who_comes_back_on_another_node_and_leaves_again_keeps_the_whole_new_grace() {
+    on_redis(async {
+        let (n1, lq1) = server_toml(&node_toml("rejoin_grace_ms = 2000")).await;
+        let (n2, lq2) = server_toml(&node_toml("rejoin_grace_ms = 2000")).await;
+        let first = user(&n1, "a").await;
+        assert_eq!(join(&first, json!({})).await["position"], 1);
+        first.close().await;
+        let first_left = tokio::time::Instant::now();
+        eventually("node 1 started a grace", || async {
+            lq1.stats_now().await.unwrap().grace_timers == 1
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        let again = user(&n2, "a").await;
+        assert_eq!(join(&again, json!({})).await["position"], 1, "place kept");
+        again.close().await;
+        let second_left = tokio::time::Instant::now();
+        eventually("node 2 started a new grace", || async {
+            lq2.stats_now().await.unwrap().grace_timers == 1
+        })
+        .await;
+        // Node 1's older timer is due 2 s after the first leave; the new grace lasts
+        // until 2 s after the second.
+        tokio::time::sleep_until(first_left + Duration::from_millis(2400)).await;
+        assert!(
+            second_left.elapsed() < Duration::from_millis(2000),
+            "checked within the new grace"
+        );
+        assert!(
+            lq1.is_in_queue("a").await.unwrap(),
+            "the place outlives the first grace"
+        );
+        eventually("the place is dropped when the new grace ends", || async {
+            !lq1.is_in_queue("a").await.unwrap()
+        })
+        .await;
+        assert!(second_left.elapsed() >= Duration::from_millis(2000));
+        assert_eq!(lq2.status("a").await.unwrap().status, Status::Available);
         n1.stop().await;
         n2.stop().await;
     })
