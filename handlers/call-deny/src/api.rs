@@ -7,6 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::unsettled::Unsettled;
 use crate::{
     Actor, Call, CallDeny, CallError, CallRef, CallStatus, CreateOutcome, EndReason, NewCall,
     Transition, TransitionOutcome,
@@ -229,7 +230,16 @@ impl CallDeny {
             deadline_ms: (to == CallStatus::Accepted && max_call > 0)
                 .then(|| now.saturating_add(max_call)),
         };
-        match self.store()?.transition(call, &t).await? {
+        let outcome = match self.store()?.transition(call, &t).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                // It may have been committed all the same (a reply that timed out): the
+                // sweeper checks and announces it if so.
+                self.unsettled.note(Unsettled::new(call, &t));
+                return Err(e.into());
+            }
+        };
+        match outcome {
             TransitionOutcome::Applied(call) => {
                 tracing::info!(handler = "call-deny", call = call.call_id, status = call.status.as_str(), by = ?call.by, "call transition");
                 self.counters.applied(call.status);

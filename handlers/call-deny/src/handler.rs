@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use crate::api::Via;
 use crate::stats::Counters;
+use crate::unsettled::UnsettledTransitions;
 use crate::{
     Actor, CallDenyConfig, CallError, CallStatus, CallStore, EndReason, MemoryCallStore,
     RedisCallStore,
@@ -61,6 +62,8 @@ pub struct CallDeny {
     pub(crate) io: OnceLock<Io>,
     pub(crate) sessions: OnceLock<Sessions>,
     pub(crate) counters: Counters,
+    /// Transitions whose store call failed, checked again by the sweeper.
+    pub(crate) unsettled: UnsettledTransitions,
 }
 
 impl Default for CallDeny {
@@ -80,6 +83,7 @@ impl CallDeny {
             io: OnceLock::new(),
             sessions: OnceLock::new(),
             counters: Counters::default(),
+            unsettled: UnsettledTransitions::default(),
         }
     }
 
@@ -211,6 +215,7 @@ impl Handler for CallDeny {
 
     async fn stats(&self) -> Value {
         let mut v = self.counters.snapshot();
+        v["unsettledTransitions"] = json!(self.unsettled.len());
         let counts = match self.store() {
             Ok(store) => store.counts().await.map_err(CallError::from),
             Err(e) => Err(e),

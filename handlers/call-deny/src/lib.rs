@@ -36,6 +36,7 @@ mod redis;
 mod stats;
 mod store;
 mod sweep;
+mod unsettled;
 
 pub use api::CallOutcome;
 pub use call::{Actor, Call, CallStatus, Decision, EndReason, Transition, apply, decide};

@@ -1,5 +1,6 @@
-//! The sweeper, on every node every `sweep_interval_ms`: ring and call timeouts, due
-//! departures ([`crate::presence`]), and the retention purge. Every action is one atomic
+//! The sweeper, on every node every `sweep_interval_ms`: transitions whose outcome is
+//! unknown ([`crate::unsettled`]), ring and call timeouts, due departures
+//! ([`crate::presence`]), and the retention purge. Every action is one atomic
 //! step of the store, so when several nodes sweep at once exactly one applies each
 //! transition and announces it.
 
@@ -15,6 +16,7 @@ impl CallDeny {
     pub(crate) async fn sweep(&self) {
         let Ok(store) = self.store() else { return };
         let now = now_ms();
+        self.settle_unsettled().await;
         loop {
             match store.expire(now, BATCH).await {
                 Ok(calls) => {
@@ -43,6 +45,34 @@ impl CallDeny {
         if let Err(e) = store.purge_finished(before, 10 * BATCH).await {
             sweep_failed("retention purge", &e);
         }
+    }
+}
+
+impl CallDeny {
+    /// Checks the transitions whose store call failed: those the store shows committed are
+    /// announced now, those it shows not committed are forgotten, and the rest (the store
+    /// still does not answer) wait for the next sweep.
+    async fn settle_unsettled(&self) {
+        let Ok(store) = self.store() else { return };
+        let mut pending = self.unsettled.take().into_iter();
+        let mut unknown = Vec::new();
+        for u in pending.by_ref() {
+            match store.get(&u.call).await {
+                Ok(Some(call)) if u.landed_in(&call) => {
+                    tracing::info!(handler = "call-deny", call = call.call_id, status = call.status.as_str(), by = ?call.by, "call transition committed despite a failed reply; announced now");
+                    self.counters.applied(call.status);
+                    self.announce(&call).await;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    sweep_failed("unsettled transitions", &e);
+                    unknown.push(u);
+                    break;
+                }
+            }
+        }
+        unknown.extend(pending);
+        self.unsettled.put_back(unknown);
     }
 }
 
