@@ -46,6 +46,11 @@ pub struct Cli {
     /// the tree; cargo makes that a no-op when nothing changed).
     #[arg(long)]
     pub no_build: bool,
+    /// Runs the Rust servers under valgrind's callgrind and reports the server's
+    /// instructions per round trip in `ping`'s measured phase (repeatable where timings are
+    /// not). `ping` only; Node is left out. Expect about 50x lower throughput.
+    #[arg(long)]
+    pub callgrind: bool,
     /// Suffix for the result files: `<date>-<label>.{json,md,svg}` (default `<date>`).
     #[arg(long)]
     pub label: Option<String>,

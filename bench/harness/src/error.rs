@@ -20,6 +20,9 @@ pub enum HarnessError {
     /// The plot could not be drawn.
     #[error("plot: {0}")]
     Plot(String),
+    /// A callgrind dump could not be read.
+    #[error("callgrind: {0}")]
+    Callgrind(String),
     /// Invalid command line combination.
     #[error("{0}")]
     Usage(String),

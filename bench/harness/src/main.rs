@@ -5,6 +5,7 @@
 
 #![allow(clippy::print_stdout)]
 
+mod callgrind;
 mod cli;
 mod date;
 mod error;
@@ -59,7 +60,15 @@ where
 
 async fn run(cli: Cli) -> Result<(), HarnessError> {
     let scenarios = parse_list(&cli.scenario, &Scenario::ALL)?;
-    let servers = parse_list(&cli.compare, &ServerKind::ALL)?;
+    let mut servers = parse_list(&cli.compare, &ServerKind::ALL)?;
+    if cli.callgrind {
+        if scenarios != [Scenario::Ping] {
+            return Err(HarnessError::Usage(
+                "--callgrind counts instructions of `ping` only: use --scenario ping".into(),
+            ));
+        }
+        servers.retain(|&k| k != ServerKind::Node);
+    }
     let workspace = Workspace {
         root: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("..")
@@ -132,7 +141,7 @@ async fn run(cli: Cli) -> Result<(), HarnessError> {
                         "running {scenario} against {} (round {round})...",
                         kind.name()
                     );
-                    run_one(&workspace, kind, scenario, &params, &config).await
+                    run_one(&workspace, kind, scenario, &params, &config, cli.callgrind).await
                 };
                 print_line(scenario, kind, &report);
                 runs.push(Run {
@@ -192,8 +201,22 @@ async fn run_one(
     scenario: Scenario,
     params: &Params,
     config: &std::path::Path,
+    under_callgrind: bool,
 ) -> ScenarioReport {
-    let mut server = match workspace.start(kind, config).await {
+    // Kept after the run for `callgrind_annotate`; emptied before the next one.
+    let cg_dir = workspace
+        .root
+        .join("target")
+        .join("callgrind")
+        .join(kind.name());
+    let callgrind_dir = under_callgrind.then_some(cg_dir.as_path());
+    if let Some(dir) = callgrind_dir {
+        let _ = std::fs::remove_dir_all(dir);
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            return not_run(scenario, Outcome::Failed(format!("{}: {e}", dir.display())));
+        }
+    }
+    let mut server = match workspace.start(kind, config, callgrind_dir).await {
         Ok(server) => server,
         Err(e) => return not_run(scenario, Outcome::Failed(e.to_string())),
     };
@@ -201,6 +224,7 @@ async fn run_one(
         addr: server.addr,
         pid: server.pid,
         api_key: API_KEY.into(),
+        phase_hook: under_callgrind.then(|| callgrind::hook(server.pid)),
     };
     // Hard cap on the whole run, whatever the scenario does.
     let cap =
@@ -220,7 +244,17 @@ async fn run_one(
         );
         report.outcome = Outcome::Failed(why);
     }
+    let pid = server.pid;
     server.stop().await;
+    if let Some(dir) = callgrind_dir
+        && matches!(report.outcome, Outcome::Completed)
+    {
+        match callgrind::measured_instructions(dir, pid) {
+            Ok(n) => callgrind::apply(&mut report, n, params.duration.as_secs_f64()),
+            Err(e) => report.outcome = Outcome::Failed(e.to_string()),
+        }
+        eprintln!("callgrind dumps of {} in {}", kind.name(), dir.display());
+    }
     report
 }
 

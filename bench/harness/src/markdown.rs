@@ -128,14 +128,20 @@ pub fn render(results: &Results, scenarios: &[Scenario]) -> String {
         let _ = writeln!(md);
     }
     for scenario in scenarios {
-        let cols = columns(scenario.name());
+        let mut cols = columns(scenario.name()).to_vec();
+        let measured_cg = results.runs.iter().any(|r| {
+            r.scenario == scenario.name() && r.report.metric(crate::callgrind::HEADLINE).is_some()
+        });
+        if measured_cg {
+            cols.extend(crate::callgrind::COLUMNS);
+        }
         let _ = writeln!(md, "## {}\n", scenario.name());
         let _ = write!(md, "| server | round | outcome |");
-        for c in cols {
+        for c in &cols {
             let _ = write!(md, " {c} |");
         }
         let _ = write!(md, "\n|---|---:|---|");
-        for _ in cols {
+        for _ in &cols {
             let _ = write!(md, "---:|");
         }
         let _ = writeln!(md);
@@ -150,7 +156,7 @@ pub fn render(results: &Results, scenarios: &[Scenario]) -> String {
                 Outcome::Failed(why) => format!("failed: {}", one_line(why)),
             };
             let _ = write!(md, "| {} | {} | {} |", run.server, run.round, outcome);
-            for c in cols {
+            for c in &cols {
                 let cell = run
                     .report
                     .metric(c)

@@ -99,7 +99,12 @@ pub fn median_headline(runs: &[Run], scenario: Scenario, server: ServerKind) -> 
 pub fn ratios(runs: &[Run], scenarios: &[Scenario], servers: &[ServerKind]) -> Vec<Ratio> {
     let mut out = Vec::new();
     for &scenario in scenarios {
-        let (metric, higher_is_better) = scenario.headline();
+        // The runs' own headline (callgrind runs lead with instructions), else the scenario's.
+        let (metric, higher_is_better) = runs
+            .iter()
+            .find(|r| r.scenario == scenario.name() && r.report.headline_value().is_some())
+            .map(|r| (r.report.headline, r.report.higher_is_better))
+            .unwrap_or_else(|| scenario.headline());
         let mut pairs = Vec::new();
         for &other in servers.iter().filter(|&&s| s != ServerKind::Plugboard) {
             pairs.push((ServerKind::Plugboard, other));

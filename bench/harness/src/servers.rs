@@ -144,6 +144,7 @@ impl Workspace {
         &self,
         kind: ServerKind,
         plugboard_config: &Path,
+        callgrind_dir: Option<&Path>,
     ) -> Result<RunningServer, HarnessError> {
         let port = free_port()?;
         let port_s = port.to_string();
@@ -177,6 +178,9 @@ impl Workspace {
                 c
             }
         };
+        if let Some(dir) = callgrind_dir {
+            cmd = crate::callgrind::wrap(&cmd, dir);
+        }
         cmd.env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -18,4 +18,4 @@ pub mod stats;
 
 pub use error::LoadError;
 pub use report::{Metric, Outcome, ScenarioReport};
-pub use scenarios::{Params, Scenario, Target, run};
+pub use scenarios::{Params, Phase, PhaseHook, Scenario, Target, run};

@@ -11,6 +11,7 @@ mod typing;
 use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::LoadError;
@@ -109,6 +110,37 @@ pub struct Target {
     pub pid: u32,
     /// Bearer key of its HTTP publish API.
     pub api_key: String,
+    /// Told when the measured phase starts and ends (`ping` only), e.g. to count the
+    /// server's instructions in exactly that window.
+    pub phase_hook: Option<PhaseHook>,
+}
+
+/// A phase boundary of a scenario run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// The warm-up is over; measuring starts now.
+    MeasureStart,
+    /// The measured phase is over.
+    MeasureEnd,
+}
+
+/// A blocking callback for phase boundaries (run on tokio's blocking pool; the scenario
+/// waits for it).
+#[derive(Clone)]
+pub struct PhaseHook(pub Arc<dyn Fn(Phase) + Send + Sync>);
+
+impl PhaseHook {
+    /// Runs the hook for `phase` and waits for it.
+    pub async fn call(&self, phase: Phase) {
+        let f = Arc::clone(&self.0);
+        let _ = tokio::task::spawn_blocking(move || f(phase)).await;
+    }
+}
+
+impl fmt::Debug for PhaseHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PhaseHook")
+    }
 }
 
 /// Knobs shared by the scenarios.

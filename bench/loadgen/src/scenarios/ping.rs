@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::{Params, Target, setup};
+use super::{Params, Phase, Target, setup};
 use crate::LoadError;
 use crate::clock::now_ms;
 use crate::conn::SioConn;
@@ -43,12 +43,24 @@ pub(super) async fn run(target: &Target, p: &Params) -> Result<ScenarioReport, L
         round_trips: AtomicU64::new(0),
         failed_sockets: AtomicU64::new(0),
     });
+    let hook = target.phase_hook.clone().map(|hook| {
+        let (from, end) = (window.measure_from, window.end);
+        tokio::spawn(async move {
+            tokio::time::sleep_until(from).await;
+            hook.call(Phase::MeasureStart).await;
+            tokio::time::sleep_until(end).await;
+            hook.call(Phase::MeasureEnd).await;
+        })
+    });
     let mut tasks = JoinSet::new();
     for (i, conn) in conns.into_iter().enumerate() {
         tasks.spawn(ping_loop(i, conn, Arc::clone(&window), Arc::clone(&tally)));
     }
     let hard_stop = window.end + REPLY_TIMEOUT + Duration::from_secs(5);
     super::join_until(hard_stop, &mut tasks).await;
+    if let Some(hook) = hook {
+        let _ = hook.await;
+    }
 
     let mut report = ScenarioReport::new("round_trips_per_s", true);
     let trips = tally.round_trips.load(Ordering::Relaxed);
