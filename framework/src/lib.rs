@@ -56,6 +56,7 @@ mod io;
 mod lifecycle;
 mod metrics;
 mod names;
+mod payload;
 mod reason;
 mod route;
 mod sessions;

@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::metrics::RouteMetrics;
+use crate::payload::Payload;
 use crate::{DisconnectReason, HandlerError, Socket};
 
 /// What an event handler answers: the ack body on success (sent only when the client asked
@@ -16,7 +17,7 @@ use crate::{DisconnectReason, HandlerError, Socket};
 pub type Reply = Result<Value, HandlerError>;
 
 pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
-pub(crate) type EventFn = dyn Fn(Socket, Value) -> BoxFuture<Reply> + Send + Sync;
+pub(crate) type EventFn = dyn Fn(Socket, Payload) -> BoxFuture<Reply> + Send + Sync;
 pub(crate) type ConnectFn = dyn Fn(Socket) -> BoxFuture<()> + Send + Sync;
 pub(crate) type DisconnectFn = dyn Fn(Socket, DisconnectReason) -> BoxFuture<()> + Send + Sync;
 
@@ -34,8 +35,8 @@ pub(crate) struct Hook<F: ?Sized> {
     pub(crate) call: Box<F>,
 }
 
-/// Wraps a typed handler function: the payload is deserialized into `T`, and a payload
-/// that does not fit answers `invalid_payload` naming the field.
+/// Wraps a typed handler function: the payload is deserialized into `T` (once, from the
+/// wire data), and a payload that does not fit answers `invalid_payload` naming the field.
 pub(crate) fn typed<T, F, Fut>(f: F) -> Box<EventFn>
 where
     T: DeserializeOwned + Send + 'static,
@@ -46,8 +47,7 @@ where
     Box::new(move |socket, payload| {
         let f = f.clone();
         Box::pin(async move {
-            let value = serde_json::from_value::<T>(payload)
-                .map_err(|e| HandlerError::invalid(format!("invalid payload: {e}")))?;
+            let value = payload.decode::<T>()?;
             f(socket, value).await
         })
     })

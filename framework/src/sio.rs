@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use serde_json::Value;
-use socketioxide::extract::{AckSender, Data, Event, SocketRef, TryData};
+use socketioxide::extract::{AckSender, Data, Event, SocketRef};
 use socketioxide::handler::{
     ConnectHandler, DisconnectHandler, FromConnectParts, FromMessageParts, MessageHandler,
     Value as SioValue,
@@ -26,6 +26,8 @@ use crate::adapter::Flavor;
 use crate::core::{Core, Live, user_room};
 use crate::dispatch::{Job, SocketState, admit, push, refuse_now, release, wrap};
 use crate::identity::AuthError;
+use crate::payload::Payload;
+use crate::route::Route;
 
 type SioSocket<A> = socketioxide::socket::Socket<A>;
 
@@ -136,8 +138,18 @@ impl<A: Flavor> MessageHandler<A, MessageMarker> for Dispatcher {
         if core.is_shutting_down() {
             return;
         }
-        let Ok(Event(name)) = Event::from_message_parts(&s, &mut v, &ack_id) else {
-            return;
+        // Found here or named for the refusal.
+        let route: Result<Arc<Route>, String> = match quick_event_name(&v) {
+            Some(name) => core
+                .table()
+                .events
+                .get(name)
+                .cloned()
+                .ok_or_else(|| name.to_owned()),
+            None => match Event::from_message_parts(&s, &mut v, &ack_id) {
+                Ok(Event(name)) => core.table().events.get(&name).cloned().ok_or(name),
+                Err(_) => return,
+            },
         };
         let ack = ack_id.map(|_| {
             A::ack(
@@ -149,23 +161,23 @@ impl<A: Flavor> MessageHandler<A, MessageMarker> for Dispatcher {
             A::socket(SocketRef::from(s.clone())),
             self.state.identity.clone(),
         );
-        let Some(route) = core.table().events.get(&name).cloned() else {
-            tracing::debug!(socket = %s.id, event = %name, "unknown event");
-            if ack.is_some() {
-                let e = HandlerError::not_found(format!("unknown event `{name}`"));
-                refuse_now(core, &socket, &name, ack, e);
+        let route = match route {
+            Ok(route) => route,
+            Err(name) => {
+                tracing::debug!(socket = %s.id, event = %name, "unknown event");
+                if ack.is_some() {
+                    let e = HandlerError::not_found(format!("unknown event `{name}`"));
+                    refuse_now(core, &socket, &name, ack, e);
+                }
+                return;
             }
-            return;
         };
         if let Err(e) = admit(&self.state) {
-            tracing::debug!(socket = %s.id, user = %self.state.identity.user_id, event = %name, "rate limited");
+            tracing::debug!(socket = %s.id, user = %self.state.identity.user_id, event = %route.event, "rate limited");
             refuse_now(core, &socket, &route.event, ack, e);
             return;
         }
-        let payload = match TryData::<Value>::from_message_parts(&s, &mut v, &ack_id) {
-            Ok(TryData(Ok(payload))) => payload,
-            _ => Value::Null,
-        };
+        let payload = Payload::new(v);
         push(
             core,
             &self.state,
@@ -177,6 +189,18 @@ impl<A: Flavor> MessageHandler<A, MessageMarker> for Dispatcher {
             },
         );
     }
+}
+
+/// The event name of an event's data (`["name", ...]`) when it is a plain JSON string
+/// without escapes, read without a JSON parser; `None` otherwise (the caller then uses
+/// socketioxide's parser). socketioxide has already parsed the data to find that no handler
+/// of its own matched, so the data is valid JSON here; reading the name a second time with
+/// the parser cost about 2,200 instructions per event (measured with callgrind).
+fn quick_event_name(v: &SioValue) -> Option<&str> {
+    let data: &str = v.as_str()?;
+    let rest = data.strip_prefix('[')?.trim_start().strip_prefix('"')?;
+    let end = rest.find(['"', '\\'])?;
+    (rest.as_bytes()[end] == b'"').then(|| &rest[..end])
 }
 
 pub(crate) struct Disconnector {
@@ -205,5 +229,33 @@ impl<A: Flavor> DisconnectHandler<A, DisconnectMarker> for Disconnector {
                 defer: Box::new(move || defer(s)),
             },
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(s: &str) -> SioValue {
+        SioValue::Str(s.to_owned().into(), None)
+    }
+
+    #[test]
+    fn plain_event_names_are_read_without_the_parser() {
+        assert_eq!(
+            quick_event_name(&data(r#"["health-ping",{"id":1}]"#)),
+            Some("health-ping")
+        );
+        assert_eq!(quick_event_name(&data(r#"[ "a:b" ]"#)), Some("a:b"));
+        assert_eq!(quick_event_name(&data(r#"["ümlaut"]"#)), Some("ümlaut"));
+    }
+
+    #[test]
+    fn names_with_escapes_or_other_shapes_go_to_the_parser() {
+        assert_eq!(quick_event_name(&data(r#"["a\"b",1]"#)), None);
+        assert_eq!(quick_event_name(&data(r#"["a\u0041"]"#)), None);
+        assert_eq!(quick_event_name(&data(r#"[1,2]"#)), None);
+        assert_eq!(quick_event_name(&data(r#"{"a":1}"#)), None);
+        assert_eq!(quick_event_name(&data(r#"["unterminated"#)), None);
     }
 }
