@@ -1,6 +1,6 @@
-//! `--callgrind`: the Rust servers run under valgrind's callgrind, and `ping` reports the
-//! server's instructions per round trip in the measured phase (counters zeroed when it
-//! starts, dumped when it ends). Instruction counts repeat from run to run on a shared
+//! `--callgrind`: the Rust servers run under valgrind's callgrind, and `ping` and `churn`
+//! report the server's instructions per round trip or per connect-and-disconnect in the
+//! measured phase (counters zeroed when it starts, dumped when it ends). Instruction counts repeat from run to run on a shared
 //! 2-core machine where throughput swings by 20%, so small framework overheads can be
 //! compared and tracked. The dumps stay in `target/callgrind/<server>/` for
 //! `callgrind_annotate` (`cg.<pid>.1` is the measured phase).
@@ -10,15 +10,30 @@ use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
 use std::sync::Arc;
 
-use plugboard_loadgen::{Phase, PhaseHook, ScenarioReport};
+use plugboard_loadgen::{Phase, PhaseHook, Scenario, ScenarioReport};
 use tokio::process::Command;
 
 use crate::error::HarnessError;
 
-/// The headline under callgrind.
-pub const HEADLINE: &str = "instructions_per_round_trip";
-/// The columns it adds to the `ping` table.
-pub const COLUMNS: [&str; 2] = [HEADLINE, "server_instructions"];
+/// Scenarios measured under callgrind.
+pub const SCENARIOS: [Scenario; 2] = [Scenario::Ping, Scenario::Churn];
+
+/// The rate a scenario counts (per second of the measured phase) and the headline per unit
+/// of it under callgrind.
+pub fn unit(scenario: &str) -> Option<(&'static str, &'static str)> {
+    match scenario {
+        "ping" => Some(("round_trips_per_s", "instructions_per_round_trip")),
+        "churn" => Some(("connects_per_s", "instructions_per_connect")),
+        _ => None,
+    }
+}
+
+/// The columns a callgrind run adds to a scenario's table.
+pub fn columns(scenario: &str) -> Vec<&'static str> {
+    unit(scenario)
+        .map(|(_, per)| vec![per, "server_instructions"])
+        .unwrap_or_default()
+}
 
 /// Where a server's dumps go: `<dir>/cg.<pid>`, then `.1` for the measured phase.
 pub fn out_base(dir: &Path) -> PathBuf {
@@ -79,17 +94,20 @@ pub fn measured_instructions(dir: &Path, pid: u32) -> Result<u64, HarnessError> 
         .ok_or_else(|| HarnessError::Callgrind(format!("no totals in {}", file.display())))
 }
 
-/// Adds the counts to a `ping` report and makes instructions per round trip its headline.
-pub fn apply(report: &mut ScenarioReport, instructions: u64, measured_secs: f64) {
-    let Some(rate) = report.metric("round_trips_per_s") else {
+/// Adds the counts to a report and makes instructions per unit its headline.
+pub fn apply(scenario: &str, report: &mut ScenarioReport, instructions: u64, measured_secs: f64) {
+    let Some((rate, per)) = unit(scenario) else {
         return;
     };
-    let trips = rate * measured_secs;
+    let Some(rate) = report.metric(rate) else {
+        return;
+    };
+    let units = rate * measured_secs;
     report.push("server_instructions", instructions as f64, "");
-    if trips > 0.0 {
-        report.push(HEADLINE, instructions as f64 / trips, "");
+    if units > 0.0 {
+        report.push(per, instructions as f64 / units, "");
     }
-    report.headline = HEADLINE;
+    report.headline = per;
     report.higher_is_better = false;
 }
 
@@ -115,8 +133,8 @@ mod tests {
     fn instructions_per_round_trip_becomes_the_headline() {
         let mut r = ScenarioReport::new("round_trips_per_s", true);
         r.push("round_trips_per_s", 1_000.0, "1/s");
-        apply(&mut r, 20_000_000, 10.0);
-        assert_eq!(r.headline, HEADLINE);
+        apply("ping", &mut r, 20_000_000, 10.0);
+        assert_eq!(r.headline, "instructions_per_round_trip");
         assert!(!r.higher_is_better);
         assert_eq!(r.headline_value(), Some(2_000.0));
     }

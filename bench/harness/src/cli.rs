@@ -47,8 +47,9 @@ pub struct Cli {
     #[arg(long)]
     pub no_build: bool,
     /// Runs the Rust servers under valgrind's callgrind and reports the server's
-    /// instructions per round trip in `ping`'s measured phase (repeatable where timings are
-    /// not). `ping` only; Node is left out. Expect about 50x lower throughput.
+    /// instructions per round trip (`ping`) or per connect and disconnect (`churn`) in the
+    /// measured phase: repeatable where timings are not. Node is left out. Expect about
+    /// 50x lower throughput.
     #[arg(long)]
     pub callgrind: bool,
     /// Suffix for the result files: `<date>-<label>.{json,md,svg}` (default `<date>`).

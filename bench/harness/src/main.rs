@@ -62,9 +62,9 @@ async fn run(cli: Cli) -> Result<(), HarnessError> {
     let scenarios = parse_list(&cli.scenario, &Scenario::ALL)?;
     let mut servers = parse_list(&cli.compare, &ServerKind::ALL)?;
     if cli.callgrind {
-        if scenarios != [Scenario::Ping] {
+        if scenarios.iter().any(|s| !callgrind::SCENARIOS.contains(s)) {
             return Err(HarnessError::Usage(
-                "--callgrind counts instructions of `ping` only: use --scenario ping".into(),
+                "--callgrind counts instructions of `ping` and `churn` only".into(),
             ));
         }
         servers.retain(|&k| k != ServerKind::Node);
@@ -250,7 +250,12 @@ async fn run_one(
         && matches!(report.outcome, Outcome::Completed)
     {
         match callgrind::measured_instructions(dir, pid) {
-            Ok(n) => callgrind::apply(&mut report, n, params.duration.as_secs_f64()),
+            Ok(n) => callgrind::apply(
+                scenario.name(),
+                &mut report,
+                n,
+                params.duration.as_secs_f64(),
+            ),
             Err(e) => report.outcome = Outcome::Failed(e.to_string()),
         }
         eprintln!("callgrind dumps of {} in {}", kind.name(), dir.display());

@@ -129,11 +129,15 @@ pub fn render(results: &Results, scenarios: &[Scenario]) -> String {
     }
     for scenario in scenarios {
         let mut cols = columns(scenario.name()).to_vec();
-        let measured_cg = results.runs.iter().any(|r| {
-            r.scenario == scenario.name() && r.report.metric(crate::callgrind::HEADLINE).is_some()
+        let extra = crate::callgrind::columns(scenario.name());
+        let measured_cg = extra.first().is_some_and(|per| {
+            results
+                .runs
+                .iter()
+                .any(|r| r.scenario == scenario.name() && r.report.metric(per).is_some())
         });
         if measured_cg {
-            cols.extend(crate::callgrind::COLUMNS);
+            cols.extend(extra);
         }
         let _ = writeln!(md, "## {}\n", scenario.name());
         let _ = write!(md, "| server | round | outcome |");

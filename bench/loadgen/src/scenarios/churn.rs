@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::{Params, Target, setup};
+use super::{Params, Phase, Target, setup};
 use crate::LoadError;
 use crate::addrs::SourceAddrs;
 use crate::conn;
@@ -32,6 +32,9 @@ pub(super) async fn run(target: &Target, p: &Params) -> Result<ScenarioReport, L
         failures: AtomicU64::new(0),
         latencies: Latencies::new(),
     });
+    if let Some(hook) = &target.phase_hook {
+        hook.call(Phase::MeasureStart).await;
+    }
     let end = Instant::now() + p.duration;
     let mut tasks = JoinSet::new();
     for w in 0..p.churn_workers {
@@ -66,6 +69,10 @@ pub(super) async fn run(target: &Target, p: &Params) -> Result<ScenarioReport, L
     let hard_stop = end + p.connect_timeout + Duration::from_secs(5);
     super::join_until(hard_stop, &mut tasks).await;
     tokio::time::sleep(SETTLE).await;
+    // After the settle time, so every disconnect's cleanup is in the count.
+    if let Some(hook) = &target.phase_hook {
+        hook.call(Phase::MeasureEnd).await;
+    }
     let rss_after = vm_rss_kib(target.pid)?;
 
     let connects = tally.connects.load(Ordering::Relaxed);
