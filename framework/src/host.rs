@@ -145,7 +145,11 @@ impl Host {
                 tracing::debug!(error = %e, "TCP_NODELAY not set on a connection");
             }
         });
-        axum::serve(listener, self.router.clone())
+        // Routes are resolved once here; serving the Router itself would clone its whole
+        // route table for every connection (axum's `Service<IncomingStream>` for `Router`
+        // does `clone().with_state(())`): 17,500 instructions per connect with callgrind.
+        let app = self.router.clone().with_state(()).into_make_service();
+        axum::serve(listener, app)
             .with_graceful_shutdown(graceful)
             .await?;
         self.shutdown().await;
