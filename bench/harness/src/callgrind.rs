@@ -1,6 +1,7 @@
-//! `--callgrind`: the Rust servers run under valgrind's callgrind, and `ping` and `churn`
-//! report the server's instructions per round trip or per connect-and-disconnect in the
-//! measured phase (counters zeroed when it starts, dumped when it ends). Instruction counts repeat from run to run on a shared
+//! `--callgrind`: the Rust servers run under valgrind's callgrind, and `ping`, `typing` and
+//! `churn` report the server's instructions per round trip, per typing event (with its
+//! fan-out to the ticket's other viewers) or per connect-and-disconnect in the measured
+//! phase (counters zeroed when it starts, dumped when it ends). Instruction counts repeat from run to run on a shared
 //! 2-core machine where throughput swings by 20%, so small framework overheads can be
 //! compared and tracked. The dumps stay in `target/callgrind/<server>/` for
 //! `callgrind_annotate` (`cg.<pid>.1` is the measured phase).
@@ -16,13 +17,14 @@ use tokio::process::Command;
 use crate::error::HarnessError;
 
 /// Scenarios measured under callgrind.
-pub const SCENARIOS: [Scenario; 2] = [Scenario::Ping, Scenario::Churn];
+pub const SCENARIOS: [Scenario; 3] = [Scenario::Ping, Scenario::Typing, Scenario::Churn];
 
 /// The rate a scenario counts (per second of the measured phase) and the headline per unit
 /// of it under callgrind.
 pub fn unit(scenario: &str) -> Option<(&'static str, &'static str)> {
     match scenario {
         "ping" => Some(("round_trips_per_s", "instructions_per_round_trip")),
+        "typing" => Some(("events_sent_per_s", "instructions_per_typing_event")),
         "churn" => Some(("connects_per_s", "instructions_per_connect")),
         _ => None,
     }

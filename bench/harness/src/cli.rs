@@ -47,8 +47,8 @@ pub struct Cli {
     #[arg(long)]
     pub no_build: bool,
     /// Runs the Rust servers under valgrind's callgrind and reports the server's
-    /// instructions per round trip (`ping`) or per connect and disconnect (`churn`) in the
-    /// measured phase: repeatable where timings are not. Node is left out. Expect about
+    /// instructions per round trip (`ping`), per typing event (`typing`) or per connect and
+    /// disconnect (`churn`) in the measured phase: repeatable where timings are not. Node is left out. Expect about
     /// 50x lower throughput.
     #[arg(long)]
     pub callgrind: bool,

@@ -64,7 +64,7 @@ async fn run(cli: Cli) -> Result<(), HarnessError> {
     if cli.callgrind {
         if scenarios.iter().any(|s| !callgrind::SCENARIOS.contains(s)) {
             return Err(HarnessError::Usage(
-                "--callgrind counts instructions of `ping` and `churn` only".into(),
+                "--callgrind counts instructions of `ping`, `typing` and `churn` only".into(),
             ));
         }
         servers.retain(|&k| k != ServerKind::Node);

@@ -110,7 +110,7 @@ pub struct Target {
     pub pid: u32,
     /// Bearer key of its HTTP publish API.
     pub api_key: String,
-    /// Told when the measured phase starts and ends (`ping` and `churn`), e.g. to count
+    /// Told when the measured phase starts and ends (`ping`, `typing`, `churn`), e.g. to count
     /// the server's instructions in exactly that window.
     pub phase_hook: Option<PhaseHook>,
 }

@@ -13,7 +13,7 @@ use rand::Rng;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::{Params, Target, setup};
+use super::{Params, Phase, Target, setup};
 use crate::LoadError;
 use crate::clock::now_us;
 use crate::conn::SioConn;
@@ -87,6 +87,15 @@ pub(super) async fn run(target: &Target, p: &Params) -> Result<ScenarioReport, L
     });
     let interval = Duration::from_secs_f64(1.0 / p.typing_rate_per_agent.max(0.01));
     let end = Instant::now() + p.warmup + p.duration;
+    let hook = target.phase_hook.clone().map(|hook| {
+        let from = end - p.duration;
+        tokio::spawn(async move {
+            tokio::time::sleep_until(from).await;
+            hook.call(Phase::MeasureStart).await;
+            tokio::time::sleep_until(end).await;
+            hook.call(Phase::MeasureEnd).await;
+        })
+    });
     let mut tasks = JoinSet::new();
     let mut rng = rand::rng();
     for (i, conn) in conns.into_iter().enumerate() {
@@ -103,6 +112,9 @@ pub(super) async fn run(target: &Target, p: &Params) -> Result<ScenarioReport, L
     }
     let hard_stop = end + REPLY_TIMEOUT;
     super::join_until(hard_stop, &mut tasks).await;
+    if let Some(hook) = hook {
+        let _ = hook.await;
+    }
 
     let secs = p.duration.as_secs_f64();
     let mut report = ScenarioReport::new("typing_p99_us", false);
