@@ -137,6 +137,23 @@ impl PhaseHook {
     }
 }
 
+/// Calls `hook` (if any) when measuring starts at `from` and ends at `end`; await the
+/// handle before reading what the hook produced.
+fn mark_phases(
+    hook: Option<PhaseHook>,
+    from: tokio::time::Instant,
+    end: tokio::time::Instant,
+) -> Option<tokio::task::JoinHandle<()>> {
+    hook.map(|hook| {
+        tokio::spawn(async move {
+            tokio::time::sleep_until(from).await;
+            hook.call(Phase::MeasureStart).await;
+            tokio::time::sleep_until(end).await;
+            hook.call(Phase::MeasureEnd).await;
+        })
+    })
+}
+
 impl fmt::Debug for PhaseHook {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("PhaseHook")

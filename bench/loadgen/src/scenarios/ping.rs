@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::{Params, Phase, Target, setup};
+use super::{Params, Target, setup};
 use crate::LoadError;
 use crate::clock::now_ms;
 use crate::conn::SioConn;
@@ -43,15 +43,7 @@ pub(super) async fn run(target: &Target, p: &Params) -> Result<ScenarioReport, L
         round_trips: AtomicU64::new(0),
         failed_sockets: AtomicU64::new(0),
     });
-    let hook = target.phase_hook.clone().map(|hook| {
-        let (from, end) = (window.measure_from, window.end);
-        tokio::spawn(async move {
-            tokio::time::sleep_until(from).await;
-            hook.call(Phase::MeasureStart).await;
-            tokio::time::sleep_until(end).await;
-            hook.call(Phase::MeasureEnd).await;
-        })
-    });
+    let hook = super::mark_phases(target.phase_hook.clone(), window.measure_from, window.end);
     let mut tasks = JoinSet::new();
     for (i, conn) in conns.into_iter().enumerate() {
         tasks.spawn(ping_loop(i, conn, Arc::clone(&window), Arc::clone(&tally)));

@@ -13,7 +13,7 @@ use rand::Rng;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::{Params, Phase, Target, setup};
+use super::{Params, Target, setup};
 use crate::LoadError;
 use crate::clock::now_us;
 use crate::conn::SioConn;
@@ -87,15 +87,7 @@ pub(super) async fn run(target: &Target, p: &Params) -> Result<ScenarioReport, L
     });
     let interval = Duration::from_secs_f64(1.0 / p.typing_rate_per_agent.max(0.01));
     let end = Instant::now() + p.warmup + p.duration;
-    let hook = target.phase_hook.clone().map(|hook| {
-        let from = end - p.duration;
-        tokio::spawn(async move {
-            tokio::time::sleep_until(from).await;
-            hook.call(Phase::MeasureStart).await;
-            tokio::time::sleep_until(end).await;
-            hook.call(Phase::MeasureEnd).await;
-        })
-    });
+    let hook = super::mark_phases(target.phase_hook.clone(), end - p.duration, end);
     let mut tasks = JoinSet::new();
     let mut rng = rand::rng();
     for (i, conn) in conns.into_iter().enumerate() {
