@@ -4,10 +4,12 @@
 //! step of the store, so when several nodes sweep at once exactly one applies each
 //! transition and announces it.
 
+use std::sync::Arc;
+
 use plugboard::StoreError;
 
-use crate::CallDeny;
 use crate::api::now_ms;
+use crate::{CallDeny, CallStore};
 
 /// Most calls expired, or departures claimed, in one store call.
 const BATCH: usize = 1000;
@@ -16,7 +18,7 @@ impl CallDeny {
     pub(crate) async fn sweep(&self) {
         let Ok(store) = self.store() else { return };
         let now = now_ms();
-        self.settle_unsettled().await;
+        self.settle_unsettled(store).await;
         loop {
             match store.expire(now, BATCH).await {
                 Ok(calls) => {
@@ -46,14 +48,11 @@ impl CallDeny {
             sweep_failed("retention purge", &e);
         }
     }
-}
 
-impl CallDeny {
     /// Checks the transitions whose store call failed: those the store shows committed are
     /// announced now, those it shows not committed are forgotten, and the rest (the store
     /// still does not answer) wait for the next sweep.
-    async fn settle_unsettled(&self) {
-        let Ok(store) = self.store() else { return };
+    async fn settle_unsettled(&self, store: &Arc<dyn CallStore>) {
         let mut pending = self.unsettled.take().into_iter();
         let mut unknown = Vec::new();
         for u in pending.by_ref() {
